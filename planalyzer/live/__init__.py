@@ -1,0 +1,1 @@
+"""Everything that needs a live PostgreSQL connection (psycopg 3 is only imported here)."""
