@@ -70,6 +70,11 @@ _BASE_SETTINGS: dict[str, str] = {
     "log_timezone": "UTC",
     "logging_collector": "off",
     "max_connections": "50",
+    # Tables created and filled in one transaction skip WAL entirely at wal_level=minimal.
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    # Autovacuum would re-analyze and vacuum at arbitrary moments, making plans unrepeatable.
+    "autovacuum": "off",
 }
 
 
