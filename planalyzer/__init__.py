@@ -11,6 +11,8 @@ from planalyzer.errors import (
     ServerVersionError,
     UnsafeStatementError,
 )
+from planalyzer.plan.model import JitInfo, Plan, PlanNode, Trigger, Worker
+from planalyzer.plan.parse import load, load_all, parse, parse_all
 
 __all__ = [
     "AdviceError",
@@ -18,8 +20,17 @@ __all__ = [
     "DatabaseError",
     "ExplainError",
     "ExtensionMissingError",
+    "JitInfo",
+    "Plan",
+    "PlanNode",
     "PlanParseError",
     "PlanalyzerError",
     "ServerVersionError",
+    "Trigger",
     "UnsafeStatementError",
+    "Worker",
+    "load",
+    "load_all",
+    "parse",
+    "parse_all",
 ]

@@ -1,0 +1,69 @@
+"""Undo the framing people paste plans with, leaving the JSON text.
+
+Handles what psql and other clients wrap around a one-cell ``QUERY PLAN`` result: the aligned
+format's header, dashes, ``+`` continuation marks and ``(1 row)`` footer; unaligned output
+(``psql -A``); Unicode box-drawing borders with ``↵`` newline marks (``\\pset linestyle
+unicode``, pgcli); a CSV cell in double quotes with doubled inner quotes; and a leading ``EXPLAIN``
+statement echoed by ``psql -e``. Line numbers are kept where possible so that JSON errors
+still point at the user's line.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["looks_like_text_explain", "unframe"]
+
+_HEADER = re.compile(r"^\s*[│|]?\s*QUERY PLAN\s*[│|]?\s*$")
+_RULE = re.compile(r"^\s*[-─━═┌┐└┘├┤┬┴┼+|│╞╡╪]+\s*$")
+_FOOTER = re.compile(r"^\s*\(\d+ rows?\)\s*$")
+_ECHO = re.compile(r"^\s*EXPLAIN\b.*$", re.IGNORECASE)
+_TEXT_PLAN = re.compile(
+    r"^\s*(->\s+)?[A-Z][A-Za-z ]+?(\s+on\s+\S+.*)?\s+\(cost=\d|^\s*[A-Z][A-Za-z ]+\s+\(actual time="
+)
+
+
+def looks_like_text_explain(text: str) -> int | None:
+    """The 1-based line of a text-format EXPLAIN node line, or None when there is none."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _TEXT_PLAN.search(line):
+            return number
+    return None
+
+
+def unframe(text: str) -> str:
+    """Strip client framing around a JSON plan; return text with the same number of lines."""
+    stripped = text.strip()
+    if stripped.startswith('"') and stripped.endswith('"') and '""' in stripped:
+        # a CSV cell: outer quotes, inner quotes doubled
+        return stripped[1:-1].replace('""', '"')
+    lines = text.splitlines()
+    out: list[str] = []
+    for line in lines:
+        if _HEADER.match(line) or _RULE.match(line) or _FOOTER.match(line):
+            out.append("")
+            continue
+        if _ECHO.match(line) and "{" not in line and "[" not in line:
+            out.append("")
+            continue
+        out.append(_strip_cell(line))
+    return "\n".join(out)
+
+
+def _strip_cell(line: str) -> str:
+    """One line of a table cell: drop borders and continuation marks."""
+    body = line.rstrip()
+    for border in ("│", "|"):
+        if body.lstrip().startswith(border) and body.endswith(border):
+            body = body.lstrip()[1:-1]
+            break
+    body = body.rstrip()
+    # psql aligned: "+" continuation; unicode linestyle: "↵"; wrapped: "…". No JSON line can
+    # end in these outside a string, and JSON strings cannot span lines.
+    for mark in ("+", "↵", "…"):
+        if body.endswith(mark):
+            body = body[: -len(mark)].rstrip()
+            break
+    if body.startswith(" "):
+        body = body[1:]
+    return body

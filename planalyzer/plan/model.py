@@ -1,0 +1,585 @@
+"""The typed plan tree: `Plan`, `PlanNode` and their sub-models (pydantic v2, frozen).
+
+This is the only module that knows PostgreSQL's JSON keys: each field carries the exact key as
+its alias, so grepping for ``"Actual Rows"`` finds the one field that reads it. Keys a field does
+not model are kept verbatim (``node.extra`` / ``plan.extra``) and written back by ``to_json()``.
+
+Tree links (children, parent), pre-order ids and the derived metrics are attached by
+`planalyzer.plan.parse` after validation, as private attributes, so a node stays immutable to its
+users while the parser can still build the tree bottom-up without recursion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+if TYPE_CHECKING:
+    import networkx
+
+    from planalyzer.plan.metrics import NodeMetrics
+
+__all__ = ["JitInfo", "Plan", "PlanNode", "Trigger", "Worker"]
+
+Number = int | float
+"""PostgreSQL prints some figures as integers in one version and decimals in another
+(``"Actual Rows": 1`` before 18, ``1.00`` from 18); keeping the parsed type makes the round
+trip exact."""
+
+_MODEL_CONFIG = ConfigDict(
+    frozen=True,
+    extra="allow",
+    populate_by_name=True,
+    serialize_by_alias=True,
+    ser_json_inf_nan="constants",
+)
+
+
+class _Raw(BaseModel):
+    """Base for every model read from EXPLAIN output: frozen, aliases, unknown keys kept."""
+
+    model_config = _MODEL_CONFIG
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Keys the server printed that this version of planalyzer does not model."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+class Worker(_Raw):
+    """One parallel worker's own figures (printed under ``"Workers"`` with VERBOSE/ANALYZE)."""
+
+    worker_number: int | None = Field(None, alias="Worker Number")
+    actual_startup_time: float | None = Field(None, alias="Actual Startup Time")
+    actual_total_time: float | None = Field(None, alias="Actual Total Time")
+    actual_rows: Number | None = Field(None, alias="Actual Rows")
+    actual_loops: Number | None = Field(None, alias="Actual Loops")
+
+
+class Trigger(_Raw):
+    """A trigger fired by the statement, with its total time over all calls (ms)."""
+
+    trigger_name: str | None = Field(None, alias="Trigger Name")
+    constraint_name: str | None = Field(None, alias="Constraint Name")
+    relation: str | None = Field(None, alias="Relation")
+    time_ms: float | None = Field(None, alias="Time")
+    calls: int | None = Field(None, alias="Calls")
+
+
+class JitInfo(_Raw):
+    """The top-level ``"JIT"`` object: functions compiled, options, and time per phase."""
+
+    functions: int | None = Field(None, alias="Functions")
+    options: dict[str, Any] | None = Field(None, alias="Options")
+    timing: dict[str, Any] | None = Field(None, alias="Timing")
+
+    @property
+    def total_ms(self) -> float | None:
+        """Total JIT time in ms (``Timing.Total``), or the sum of the phases when absent.
+
+        From PostgreSQL 16 ``Generation`` is itself an object with a ``Total``.
+        """
+        if not self.timing:
+            return None
+        total = self.timing.get("Total")
+        if isinstance(total, int | float):
+            return float(total)
+        parts = 0.0
+        for value in self.timing.values():
+            if isinstance(value, dict):
+                value = value.get("Total")
+            if isinstance(value, int | float):
+                parts += float(value)
+        return parts
+
+
+class PlanNode(_Raw):
+    """One node of a plan, with the server's figures typed and derived metrics attached.
+
+    Per-loop figures (``actual_*``, ``rows_removed_*``) are as PostgreSQL prints them: averages
+    per loop. Derived figures that account for loops and parallel workers are properties
+    (``exclusive_time_ms``, ``rows_total`` ...), documented in `planalyzer.plan.metrics`.
+    """
+
+    # identity and shape
+    node_type: str = Field(alias="Node Type")
+    parent_relationship: str | None = Field(None, alias="Parent Relationship")
+    subplan_name: str | None = Field(None, alias="Subplan Name")
+    custom_plan_provider: str | None = Field(None, alias="Custom Plan Provider")
+    parallel_aware: bool | None = Field(None, alias="Parallel Aware")
+    async_capable: bool | None = Field(None, alias="Async Capable")
+    disabled: bool | None = Field(None, alias="Disabled")
+    operation: str | None = Field(None, alias="Operation")
+    strategy: str | None = Field(None, alias="Strategy")
+    partial_mode: str | None = Field(None, alias="Partial Mode")
+    join_type: str | None = Field(None, alias="Join Type")
+    inner_unique: bool | None = Field(None, alias="Inner Unique")
+    command: str | None = Field(None, alias="Command")
+    scan_direction: str | None = Field(None, alias="Scan Direction")
+    index_name: str | None = Field(None, alias="Index Name")
+    relation_name: str | None = Field(None, alias="Relation Name")
+    schema_name: str | None = Field(None, alias="Schema")
+    alias: str | None = Field(None, alias="Alias")
+    cte_name: str | None = Field(None, alias="CTE Name")
+    function_name: str | None = Field(None, alias="Function Name")
+
+    # estimates
+    startup_cost: float | None = Field(None, alias="Startup Cost")
+    total_cost: float | None = Field(None, alias="Total Cost")
+    plan_rows: Number | None = Field(None, alias="Plan Rows")
+    plan_width: int | None = Field(None, alias="Plan Width")
+
+    # actuals (per loop)
+    actual_startup_time: float | None = Field(None, alias="Actual Startup Time")
+    actual_total_time: float | None = Field(None, alias="Actual Total Time")
+    actual_rows: Number | None = Field(None, alias="Actual Rows")
+    actual_loops: Number | None = Field(None, alias="Actual Loops")
+
+    # expressions
+    output: list[str] | None = Field(None, alias="Output")
+    sort_key: list[str] | None = Field(None, alias="Sort Key")
+    presorted_key: list[str] | None = Field(None, alias="Presorted Key")
+    group_key: list[str] | None = Field(None, alias="Group Key")
+    index_cond: str | None = Field(None, alias="Index Cond")
+    recheck_cond: str | None = Field(None, alias="Recheck Cond")
+    filter: str | None = Field(None, alias="Filter")
+    join_filter: str | None = Field(None, alias="Join Filter")
+    hash_cond: str | None = Field(None, alias="Hash Cond")
+    merge_cond: str | None = Field(None, alias="Merge Cond")
+    tid_cond: str | None = Field(None, alias="TID Cond")
+    order_by: str | None = Field(None, alias="Order By")
+    cache_key: str | None = Field(None, alias="Cache Key")
+
+    # instrumentation (per loop, as printed)
+    rows_removed_by_filter: Number | None = Field(None, alias="Rows Removed by Filter")
+    rows_removed_by_index_recheck: Number | None = Field(
+        None, alias="Rows Removed by Index Recheck"
+    )
+    rows_removed_by_join_filter: Number | None = Field(None, alias="Rows Removed by Join Filter")
+    heap_fetches: Number | None = Field(None, alias="Heap Fetches")
+    exact_heap_blocks: Number | None = Field(None, alias="Exact Heap Blocks")
+    lossy_heap_blocks: Number | None = Field(None, alias="Lossy Heap Blocks")
+
+    # sort, hash, aggregate, memoize
+    sort_method: str | None = Field(None, alias="Sort Method")
+    sort_space_used_kb: Number | None = Field(None, alias="Sort Space Used")
+    sort_space_type: str | None = Field(None, alias="Sort Space Type")
+    hash_buckets: int | None = Field(None, alias="Hash Buckets")
+    original_hash_buckets: int | None = Field(None, alias="Original Hash Buckets")
+    hash_batches: int | None = Field(None, alias="Hash Batches")
+    original_hash_batches: int | None = Field(None, alias="Original Hash Batches")
+    peak_memory_usage_kb: Number | None = Field(None, alias="Peak Memory Usage")
+    planned_partitions: int | None = Field(None, alias="Planned Partitions")
+    hashagg_batches: int | None = Field(None, alias="HashAgg Batches")
+    disk_usage_kb: Number | None = Field(None, alias="Disk Usage")
+    cache_mode: str | None = Field(None, alias="Cache Mode")
+    cache_hits: int | None = Field(None, alias="Cache Hits")
+    cache_misses: int | None = Field(None, alias="Cache Misses")
+    cache_evictions: int | None = Field(None, alias="Cache Evictions")
+    cache_overflows: int | None = Field(None, alias="Cache Overflows")
+    full_sort_groups: dict[str, Any] | None = Field(None, alias="Full-sort Groups")
+    pre_sorted_groups: dict[str, Any] | None = Field(None, alias="Pre-sorted Groups")
+
+    # parallel query
+    workers_planned: int | None = Field(None, alias="Workers Planned")
+    workers_launched: int | None = Field(None, alias="Workers Launched")
+    single_copy: bool | None = Field(None, alias="Single Copy")
+    workers: list[Worker] | None = Field(None, alias="Workers")
+
+    # BUFFERS (totals over all loops and processes, inclusive of children)
+    shared_hit_blocks: int | None = Field(None, alias="Shared Hit Blocks")
+    shared_read_blocks: int | None = Field(None, alias="Shared Read Blocks")
+    shared_dirtied_blocks: int | None = Field(None, alias="Shared Dirtied Blocks")
+    shared_written_blocks: int | None = Field(None, alias="Shared Written Blocks")
+    local_hit_blocks: int | None = Field(None, alias="Local Hit Blocks")
+    local_read_blocks: int | None = Field(None, alias="Local Read Blocks")
+    local_dirtied_blocks: int | None = Field(None, alias="Local Dirtied Blocks")
+    local_written_blocks: int | None = Field(None, alias="Local Written Blocks")
+    temp_read_blocks: int | None = Field(None, alias="Temp Read Blocks")
+    temp_written_blocks: int | None = Field(None, alias="Temp Written Blocks")
+    io_read_time_ms: float | None = Field(None, alias="I/O Read Time")
+    io_write_time_ms: float | None = Field(None, alias="I/O Write Time")
+    shared_io_read_time_ms: float | None = Field(None, alias="Shared I/O Read Time")
+    shared_io_write_time_ms: float | None = Field(None, alias="Shared I/O Write Time")
+    local_io_read_time_ms: float | None = Field(None, alias="Local I/O Read Time")
+    local_io_write_time_ms: float | None = Field(None, alias="Local I/O Write Time")
+    temp_io_read_time_ms: float | None = Field(None, alias="Temp I/O Read Time")
+    temp_io_write_time_ms: float | None = Field(None, alias="Temp I/O Write Time")
+
+    # WAL
+    wal_records: int | None = Field(None, alias="WAL Records")
+    wal_fpi: int | None = Field(None, alias="WAL FPI")
+    wal_bytes: int | None = Field(None, alias="WAL Bytes")
+
+    # partitioning, ModifyTable
+    subplans_removed: int | None = Field(None, alias="Subplans Removed")
+    conflict_resolution: str | None = Field(None, alias="Conflict Resolution")
+    tuples_inserted: Number | None = Field(None, alias="Tuples Inserted")
+    conflicting_tuples: Number | None = Field(None, alias="Conflicting Tuples")
+
+    # tree links and derived figures, attached by planalyzer.plan.parse
+    _id: int = PrivateAttr(0)
+    _depth: int = PrivateAttr(0)
+    _children: tuple[PlanNode, ...] = PrivateAttr(())
+    _parent: PlanNode | None = PrivateAttr(None)
+    _remote: bool = PrivateAttr(False)  # noqa: FBT003 - PrivateAttr default
+    _metrics: NodeMetrics | None = PrivateAttr(None)
+
+    __eq__ = object.__eq__  # identity: nodes link to their parent, see Plan
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        where = f", relation={self.relation_name!r}" if self.relation_name else ""
+        return f"PlanNode(id={self._id}, node_type={self.node_type!r}{where})"
+
+    __str__ = __repr__
+
+    # --- tree -----------------------------------------------------------------------------
+    @property
+    def id(self) -> int:
+        """Pre-order index of this node in its plan (the root is 0); stable for a given plan."""
+        return self._id
+
+    @property
+    def depth(self) -> int:
+        """Distance from the root (the root is 0)."""
+        return self._depth
+
+    @property
+    def children(self) -> tuple[PlanNode, ...]:
+        """Child nodes: ``"Plans"`` in order, then any Citus worker plans (``remote``)."""
+        return self._children
+
+    @property
+    def parent(self) -> PlanNode | None:
+        """The parent node, or None for the root."""
+        return self._parent
+
+    @property
+    def remote(self) -> bool:
+        """True for a plan that ran on another server (a Citus task's ``Remote Plan``)."""
+        return self._remote
+
+    @property
+    def relation(self) -> str | None:
+        """The relation this node reads, schema-qualified when the plan says the schema."""
+        if self.relation_name is None:
+            return None
+        if self.schema_name:
+            return f"{self.schema_name}.{self.relation_name}"
+        return self.relation_name
+
+    @property
+    def display_name(self) -> str:
+        """A short label as psql would print it: ``Seq Scan on orders o``."""
+        label = self.node_type
+        if self.strategy and self.node_type == "Aggregate":
+            label = {
+                "Hashed": "HashAggregate",
+                "Sorted": "GroupAggregate",
+                "Mixed": "MixedAggregate",
+            }.get(self.strategy, label)
+        if self.join_type and self.join_type != "Inner" and "Join" in self.node_type:
+            label = label.replace("Join", f"{self.join_type} Join")
+        if self.join_type and self.join_type != "Inner" and self.node_type == "Nested Loop":
+            label = f"Nested Loop {self.join_type} Join"
+        if self.parallel_aware:
+            label = f"Parallel {label}"
+        if self.index_name:
+            label += f" using {self.index_name}"
+        target = self.relation_name or self.cte_name or self.function_name
+        if target:
+            label += f" on {target}"
+            if self.alias and self.alias != target:
+                label += f" {self.alias}"
+        return label
+
+    # --- derived metrics (see planalyzer.plan.metrics for the formulas) ---------------------
+    def _m(self) -> NodeMetrics:
+        assert self._metrics is not None, "metrics are attached by planalyzer.plan.parse"
+        return self._metrics
+
+    @property
+    def inclusive_time_ms(self) -> float | None:
+        """Wall-clock time spent in this node and its children, loops and workers accounted."""
+        return self._m().inclusive_time_ms
+
+    @property
+    def exclusive_time_ms(self) -> float | None:
+        """Self time: this node's wall-clock time minus its children's (never negative)."""
+        return self._m().exclusive_time_ms
+
+    @property
+    def exclusive_time_clamped_ms(self) -> float:
+        """How much negative self time was clamped to zero (rounding, CTE sharing); 0 if none."""
+        return self._m().exclusive_time_clamped_ms
+
+    @property
+    def time_share(self) -> float | None:
+        """This node's exclusive time as a fraction (0..1) of the statement's total time."""
+        return self._m().time_share
+
+    @property
+    def exclusive_cost(self) -> float | None:
+        """Total cost minus the children's total cost: the planner's idea of self work."""
+        return self._m().exclusive_cost
+
+    @property
+    def cost_share(self) -> float | None:
+        """Exclusive cost as a fraction (0..1) of the root's total cost."""
+        return self._m().cost_share
+
+    @property
+    def rows_total(self) -> float | None:
+        """Actual rows over all loops (``Actual Rows`` x ``Actual Loops``)."""
+        return self._m().rows_total
+
+    @property
+    def plan_rows_total(self) -> float | None:
+        """Estimated rows over all actual loops (``Plan Rows`` x ``Actual Loops``)."""
+        return self._m().plan_rows_total
+
+    @property
+    def rows_removed_by_filter_total(self) -> float | None:
+        """Rows a Filter discarded over all loops (PostgreSQL prints a per-loop average)."""
+        return self._m().rows_removed_by_filter_total
+
+    @property
+    def rows_removed_by_join_filter_total(self) -> float | None:
+        """Rows a Join Filter discarded over all loops."""
+        return self._m().rows_removed_by_join_filter_total
+
+    @property
+    def rows_removed_by_index_recheck_total(self) -> float | None:
+        """Rows an index recheck discarded over all loops."""
+        return self._m().rows_removed_by_index_recheck_total
+
+    @property
+    def estimate_factor(self) -> float | None:
+        """How far the row estimate was off per loop, as a factor >= 1 (None without ANALYZE)."""
+        return self._m().estimate_factor
+
+    @property
+    def estimate_direction(self) -> str | None:
+        """``"under"`` (more rows than planned), ``"over"``, ``"exact"``, or None."""
+        return self._m().estimate_direction
+
+    @property
+    def exclusive_shared_hit_blocks(self) -> int | None:
+        """Shared buffer hits of this node alone (BUFFERS are cumulative up the tree)."""
+        return self._m().exclusive_blocks.get("shared_hit_blocks")
+
+    @property
+    def exclusive_shared_read_blocks(self) -> int | None:
+        """Shared blocks read (not found in shared buffers) by this node alone."""
+        return self._m().exclusive_blocks.get("shared_read_blocks")
+
+    @property
+    def exclusive_shared_dirtied_blocks(self) -> int | None:
+        """Shared blocks dirtied by this node alone."""
+        return self._m().exclusive_blocks.get("shared_dirtied_blocks")
+
+    @property
+    def exclusive_shared_written_blocks(self) -> int | None:
+        """Shared blocks written by this node alone."""
+        return self._m().exclusive_blocks.get("shared_written_blocks")
+
+    @property
+    def exclusive_temp_read_blocks(self) -> int | None:
+        """Temporary-file blocks read by this node alone."""
+        return self._m().exclusive_blocks.get("temp_read_blocks")
+
+    @property
+    def exclusive_temp_written_blocks(self) -> int | None:
+        """Temporary-file blocks written by this node alone."""
+        return self._m().exclusive_blocks.get("temp_written_blocks")
+
+    @property
+    def exclusive_local_hit_blocks(self) -> int | None:
+        """Local (temporary table) buffer hits of this node alone."""
+        return self._m().exclusive_blocks.get("local_hit_blocks")
+
+    @property
+    def exclusive_local_read_blocks(self) -> int | None:
+        """Local (temporary table) blocks read by this node alone."""
+        return self._m().exclusive_blocks.get("local_read_blocks")
+
+    @property
+    def executed(self) -> bool | None:
+        """False when ANALYZE shows the node never ran (``Actual Loops`` 0); None without it."""
+        if self.actual_loops is None:
+            return None
+        return self.actual_loops > 0
+
+    @property
+    def parallel_processes(self) -> int:
+        """How many processes ran this node at once (1 outside a Gather)."""
+        return self._m().parallel_processes
+
+    def walk(self) -> Iterator[PlanNode]:
+        """This node and its descendants, pre-order, without recursion."""
+        stack: list[PlanNode] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node._children))
+
+
+class Plan(_Raw):
+    """One statement's plan: the node tree plus the statement-level figures.
+
+    Build it with `planalyzer.parse`; the fields mirror the keys of one element of
+    ``EXPLAIN (FORMAT JSON)`` output.
+    """
+
+    root: PlanNode = Field(alias="Plan")
+    planning_time_ms: float | None = Field(None, alias="Planning Time")
+    execution_time_raw_ms: float | None = Field(None, alias="Execution Time")
+    total_runtime_ms: float | None = Field(None, alias="Total Runtime")
+    triggers: list[Trigger] | None = Field(None, alias="Triggers")
+    jit: JitInfo | None = Field(None, alias="JIT")
+    settings: dict[str, Any] | None = Field(None, alias="Settings")
+    planning: dict[str, Any] | None = Field(None, alias="Planning")
+    serialization: dict[str, Any] | None = Field(None, alias="Serialization")
+    query_identifier: int | None = Field(None, alias="Query Identifier")
+    query_text: str | None = Field(None, alias="Query Text")
+
+    # not printed by EXPLAIN: what the live layer knows about how the plan was obtained
+    sql: str | None = Field(None, exclude=True)
+    params: Any = Field(None, exclude=True)
+    server_version: int | None = Field(None, exclude=True)
+
+    _nodes: tuple[PlanNode, ...] = PrivateAttr(())
+    _shape: str = PrivateAttr("statement")  # input shape, given back by to_json()
+
+    # Identity semantics: a plan is a tree with parent links; field-wise comparison would walk
+    # it recursively. Compare plans with planalyzer.compare() or their to_json().
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from planalyzer.plan.parse import parse
+
+        return (_unpickle_plan, (parse, self.to_json(), self.sql, self.params, self.server_version))
+
+    def __repr__(self) -> str:
+        return (
+            f"Plan(root={self.root.display_name!r}, nodes={len(self._nodes)}, "
+            f"analyzed={self.analyzed})"
+        )
+
+    def __str__(self) -> str:
+        from planalyzer.display.text import render_plan  # faces render the model
+
+        return render_plan(self)
+
+    def _repr_html_(self) -> str:
+        from planalyzer.display.html import render_plan_html
+
+        return render_plan_html(self)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """Text and HTML for Jupyter, honouring ``include``/``exclude``."""
+        from planalyzer.display.html import mimebundle
+
+        return mimebundle(self, str(self), self._repr_html_, include=include, exclude=exclude)
+
+    @property
+    def execution_time_ms(self) -> float | None:
+        """Execution time (ms); ``Total Runtime`` on PostgreSQL 9.3 and older."""
+        if self.execution_time_raw_ms is not None:
+            return self.execution_time_raw_ms
+        return self.total_runtime_ms
+
+    @property
+    def analyzed(self) -> bool:
+        """True when the plan carries actual figures (EXPLAIN ANALYZE or auto_explain)."""
+        return self.root.actual_loops is not None
+
+    @property
+    def timed(self) -> bool:
+        """True when actual times were measured (ANALYZE without TIMING OFF)."""
+        return self.root.actual_total_time is not None
+
+    @property
+    def total_time_ms(self) -> float | None:
+        """The time findings are measured against: execution time, else the root's time."""
+        if self.execution_time_ms is not None:
+            return self.execution_time_ms
+        return self.root.inclusive_time_ms
+
+    @property
+    def trigger_time_ms(self) -> float:
+        """Time spent in triggers (including foreign-key checks), summed."""
+        return sum(t.time_ms or 0.0 for t in self.triggers or ())
+
+    def nodes(self) -> tuple[PlanNode, ...]:
+        """Every node in pre-order; ``plan.nodes()[i].id == i``."""
+        return self._nodes
+
+    def node(self, node_id: int) -> PlanNode:
+        """The node with this pre-order id."""
+        return self._nodes[node_id]
+
+    def find(
+        self,
+        node_type: str | None = None,
+        relation: str | None = None,
+        *,
+        index: str | None = None,
+        predicate: Any = None,
+    ) -> list[PlanNode]:
+        """Nodes matching every given criterion, in pre-order.
+
+        ``relation`` matches the bare or schema-qualified name, or the alias; ``node_type``
+        matches exactly (``"Seq Scan"``) or with the ``Parallel`` prefix ignored.
+
+        Example:
+            >>> import planalyzer as pa
+            >>> plan = pa.parse({"Plan": {"Node Type": "Seq Scan", "Relation Name": "orders"}})
+            >>> [n.id for n in plan.find(node_type="Seq Scan", relation="orders")]
+            [0]
+        """
+        found = []
+        for node in self._nodes:
+            if node_type is not None and node.node_type != node_type:
+                continue
+            if relation is not None and relation not in (
+                node.relation_name,
+                node.relation,
+                node.alias,
+            ):
+                continue
+            if index is not None and node.index_name != index:
+                continue
+            if predicate is not None and not predicate(node):
+                continue
+            found.append(node)
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        """This plan in the shape it was given (document list, statement object or bare node).
+
+        Unknown keys are included, so ``plan.to_json() == json.loads(text)`` holds.
+        """
+        from planalyzer.plan.serialize import plan_to_dict
+
+        return plan_to_dict(self)
+
+    def to_networkx(self) -> networkx.DiGraph:
+        """A directed graph parent -> child keyed by node id, node attributes included."""
+        from planalyzer.plan.graph import plan_to_networkx
+
+        return plan_to_networkx(self)
+
+
+def _unpickle_plan(
+    parse: Any, document: Any, sql: str | None, params: Any, server_version: int | None
+) -> Plan:
+    """Rebuild a pickled plan by parsing its JSON again (derived figures are recomputed)."""
+    plan: Plan = parse(document, sql=sql, params=params, server_version=server_version)
+    return plan

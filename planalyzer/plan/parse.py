@@ -1,0 +1,332 @@
+"""Read EXPLAIN (FORMAT JSON) output, in any of the forms people paste it, into `Plan` objects.
+
+Accepted: the full output (a list of statement objects), one statement object (also
+auto_explain's, with ``Query Text``), a bare plan node, a JSON string holding any of these, and
+the same text framed by psql or pasted from a terminal (see `planalyzer.plan._paste`). Every
+failure is a `PlanParseError` that names the place (a JSON path such as
+``$[0].Plan.Plans[1]["Actual Rows"]``, or a line and column) and the reason.
+
+The tree is built with an explicit stack, so neither the caller's recursion limit nor the plan's
+depth matters up to `MAX_PLAN_DEPTH`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from planalyzer.errors import PlanParseError
+from planalyzer.plan._json import JSONSyntaxError, loads_iterative
+from planalyzer.plan._paste import looks_like_text_explain, unframe
+from planalyzer.plan.metrics import compute_metrics
+from planalyzer.plan.model import Plan, PlanNode
+
+__all__ = ["MAX_PLAN_DEPTH", "load", "load_all", "parse", "parse_all"]
+
+MAX_PLAN_DEPTH = 20_000
+"""Deepest plan accepted. Real plans are rarely more than a few dozen levels deep; this bound
+only stops pathological input before it costs unbounded memory."""
+
+# How the input was shaped, so that to_json() can give back the same shape.
+SHAPE_DOCUMENT = "document"
+SHAPE_STATEMENT = "statement"
+SHAPE_NODE = "node"
+
+
+def parse(
+    data: str | bytes | bytearray | list[Any] | dict[str, Any],
+    *,
+    sql: str | None = None,
+    params: Any = None,
+    server_version: int | None = None,
+) -> Plan:
+    """Parse one statement's EXPLAIN (FORMAT JSON) output into a `Plan`.
+
+    Args:
+        data: JSON text or bytes (framing from psql and similar clients is removed), or an
+            already decoded list/dict.
+        sql: the statement that was explained, when known (kept on the plan, not serialised).
+        params: the parameters it was explained with.
+        server_version: ``server_version_num`` of the server that produced the plan.
+
+    Raises:
+        PlanParseError: the input is not a plan, or holds several statements' plans (use
+            `parse_all` for those).
+
+    Example:
+        >>> import planalyzer as pa
+        >>> plan = pa.parse('[{"Plan": {"Node Type": "Result", "Total Cost": 0.01}}]')
+        >>> plan.root.node_type, plan.analyzed
+        ('Result', False)
+    """
+    plans = parse_all(data)
+    if len(plans) != 1:
+        raise PlanParseError(
+            "$", f"the document holds {len(plans)} statements' plans; use parse_all() for it"
+        )
+    plan = plans[0]
+    if sql is not None or params is not None or server_version is not None:
+        plan = plan.model_copy(
+            update={"sql": sql, "params": params, "server_version": server_version}
+        )
+    return plan
+
+
+def parse_all(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> list[Plan]:
+    """Parse a document that may hold several statements' plans; one `Plan` each, in order.
+
+    Example:
+        >>> import planalyzer as pa
+        >>> doc = '[{"Plan": {"Node Type": "Result"}}, {"Plan": {"Node Type": "Result"}}]'
+        >>> len(pa.parse_all(doc))
+        2
+    """
+    doc = decode(data)
+    return [_build_plan(stmt, path, shape) for stmt, path, shape in _statements(doc)]
+
+
+def load(path: str | Path) -> Plan:
+    """Read one statement's plan from a file (any form `parse` accepts)."""
+    return parse(_read(path))
+
+
+def load_all(path: str | Path) -> list[Plan]:
+    """Read every statement's plan from a file."""
+    return parse_all(_read(path))
+
+
+def _read(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise PlanParseError(str(path), f"cannot read file: {err.strerror or err}") from err
+
+
+# --- text to JSON value ---------------------------------------------------------------------
+
+
+def decode(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> Any:
+    """Turn the input into a decoded JSON value, undoing paste framing when needed."""
+    if isinstance(data, list | dict):
+        return data
+    if isinstance(data, bytes | bytearray):
+        data = _bytes_to_text(bytes(data))
+    if not isinstance(data, str):
+        raise PlanParseError(
+            "$", f"expected JSON text, bytes, a list or a dict, got {type(data).__name__}"
+        )
+    text = data.lstrip("\ufeff").strip()
+    if not text:
+        raise PlanParseError("line 1, column 1", "the input is empty")
+    try:
+        value = _loads(text)
+    except ValueError as first_error:
+        cleaned = unframe(text).strip()
+        try:
+            value = _loads(cleaned)
+        except ValueError:
+            raise _json_error(text, cleaned, first_error) from None
+    if isinstance(value, str):  # JSON-encoded JSON, as some log shippers store it
+        return decode(value)
+    return value
+
+
+def _bytes_to_text(raw: bytes) -> str:
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if raw.startswith(bom):
+            break
+    else:
+        encoding = "utf-8"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise PlanParseError(f"byte {err.start}", f"the input is not {encoding} text") from err
+
+
+def _loads(text: str) -> Any:
+    """`json.loads`, falling back to the iterative decoder for very deep documents."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return loads_iterative(text)
+
+
+def _json_error(original: str, cleaned: str, error: ValueError) -> PlanParseError:
+    line = looks_like_text_explain(original)
+    if line is not None:
+        return PlanParseError(
+            f"line {line}",
+            "this is text-format EXPLAIN output; planalyzer reads EXPLAIN (FORMAT JSON)",
+        )
+    # Report the error against the cleaned text when that is what got furthest.
+    for text in (cleaned, original):
+        try:
+            _loads(text)
+        except json.JSONDecodeError as err:
+            return PlanParseError(
+                f"line {err.lineno}, column {err.colno}", f"invalid JSON: {err.msg}"
+            )
+        except JSONSyntaxError as err:
+            lineno = text.count("\n", 0, err.pos) + 1
+            column = err.pos - (text.rfind("\n", 0, err.pos) + 1) + 1
+            return PlanParseError(f"line {lineno}, column {column}", f"invalid JSON: {err.msg}")
+        except ValueError:
+            continue
+    return PlanParseError("line 1, column 1", f"invalid JSON: {error}")
+
+
+# --- JSON value to statements ----------------------------------------------------------------
+
+
+def _statements(doc: Any) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """Yield (statement object, its JSON path, input shape) for each statement in ``doc``."""
+    if isinstance(doc, list):
+        if not doc:
+            raise PlanParseError("$", "the document is an empty list, not a plan")
+        for i, item in enumerate(doc):
+            path = f"$[{i}]"
+            if isinstance(item, dict) and "Plan" in item:
+                yield item, path, SHAPE_DOCUMENT
+            elif isinstance(item, dict) and "Node Type" in item:
+                yield {"Plan": item}, path, SHAPE_NODE
+            else:
+                raise PlanParseError(
+                    path, f"expected a statement object with 'Plan', got {_kind(item)}"
+                )
+    elif isinstance(doc, dict):
+        if "Plan" in doc:
+            yield doc, "$", SHAPE_STATEMENT
+        elif "Node Type" in doc:
+            yield {"Plan": doc}, "$", SHAPE_NODE
+        else:
+            keys = ", ".join(repr(k) for k in list(doc)[:5]) or "no keys"
+            raise PlanParseError("$", f"an object with neither 'Plan' nor 'Node Type' ({keys})")
+    else:
+        raise PlanParseError("$", f"expected a JSON list or object, got {_kind(doc)}")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def _key_path(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if key.isidentifier():
+        return f"{path}.{key}"
+    return f'{path}["{key}"]'
+
+
+# --- statement to Plan -----------------------------------------------------------------------
+
+
+def _build_plan(stmt: dict[str, Any], path: str, shape: str) -> Plan:
+    root_raw = stmt["Plan"]
+    root_path = path if shape == SHAPE_NODE else _key_path(path, "Plan")
+    nodes = _build_nodes(root_raw, root_path)
+    fields = {k: v for k, v in stmt.items() if k != "Plan"}
+    fields["Plan"] = nodes[0]
+    plan = _validate(Plan, fields, path)
+    plan._nodes = nodes
+    plan.__pydantic_private__["_shape"] = shape  # type: ignore[index]
+    for node, metrics in zip(nodes, compute_metrics(nodes), strict=True):
+        node._metrics = metrics
+    return plan
+
+
+def _build_nodes(root_raw: Any, root_path: str) -> tuple[PlanNode, ...]:
+    """Validate every node, pre-order, and link parents and children; no recursion."""
+    nodes: list[PlanNode] = []
+    children: list[list[PlanNode]] = []
+    # (raw node, JSON path, parent index or -1, depth, remote)
+    stack: list[tuple[Any, str, int, int, bool]] = [(root_raw, root_path, -1, 0, False)]
+    while stack:
+        raw, path, parent_index, depth, remote = stack.pop()
+        if not isinstance(raw, dict):
+            raise PlanParseError(path, f"expected a plan node object, got {_kind(raw)}")
+        if depth > MAX_PLAN_DEPTH:
+            raise PlanParseError(path, f"the plan is nested deeper than {MAX_PLAN_DEPTH} levels")
+        sub_plans = raw.get("Plans")
+        fields = {k: v for k, v in raw.items() if k != "Plans"} if sub_plans is not None else raw
+        node = _validate(PlanNode, fields, path)
+        index = len(nodes)
+        node._id = index
+        node._depth = depth
+        node._remote = remote
+        nodes.append(node)
+        children.append([])
+        if parent_index >= 0:
+            node._parent = nodes[parent_index]
+            children[parent_index].append(node)
+        pending: list[tuple[Any, str, int, int, bool]] = []
+        if sub_plans is not None:
+            plans_path = _key_path(path, "Plans")
+            if not isinstance(sub_plans, list):
+                raise PlanParseError(
+                    plans_path, f"expected a list of nodes, got {_kind(sub_plans)}"
+                )
+            pending.extend(
+                (child, f"{plans_path}[{i}]", index, depth + 1, remote)
+                for i, child in enumerate(sub_plans)
+            )
+        if "Distributed Query" in raw:
+            pending.extend(
+                (child, child_path, index, depth + 1, True)
+                for child, child_path in _remote_plans(
+                    raw["Distributed Query"], _key_path(path, "Distributed Query")
+                )
+            )
+        stack.extend(reversed(pending))
+    for node, kids in zip(nodes, children, strict=True):
+        if kids:
+            node._children = tuple(kids)
+    return tuple(nodes)
+
+
+def _remote_plans(value: Any, path: str) -> Iterator[tuple[Any, str]]:
+    """Plan roots nested in a Citus ``Distributed Query`` (tasks' and subplans' plans), in order.
+
+    Citus wraps each worker's EXPLAIN output (``Remote Plan``) and each subplan's
+    (``PlannedStmt``) as statement objects; any object with a ``Plan`` holding a ``Node Type``
+    is one.
+    """
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, item_path = stack.pop()
+        if isinstance(item, dict):
+            plan = item.get("Plan")
+            if isinstance(plan, dict) and "Node Type" in plan:
+                yield plan, _key_path(item_path, "Plan")
+                continue
+            stack.extend((v, _key_path(item_path, k)) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((v, f"{item_path}[{i}]") for i, v in reversed(list(enumerate(item))))
+
+
+def _validate(model: type[Any], fields: dict[str, Any], path: str) -> Any:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        where = path
+        for part in first["loc"]:
+            where = _key_path(where, part)
+        if first["type"] == "missing":
+            reason = f"required key {first['loc'][-1]!r} is missing"
+        else:
+            reason = f"{first['msg'].lower()} (got {first['input']!r:.60})"
+        more = len(err.errors()) - 1
+        if more:
+            reason += f"; and {more} more problem{'s' if more > 1 else ''} in this object"
+        raise PlanParseError(where, reason) from None

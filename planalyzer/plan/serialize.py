@@ -1,0 +1,46 @@
+"""Plans back to PostgreSQL's JSON shape, unknown keys included, without recursion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planalyzer.plan.model import Plan, PlanNode
+
+__all__ = ["node_to_dict", "plan_to_dict", "statement_to_dict"]
+
+
+def node_to_dict(node: PlanNode) -> dict[str, Any]:
+    """One node and its ``"Plans"`` subtree as PostgreSQL printed them.
+
+    Citus worker plans are not re-attached: they live, verbatim, in the node's
+    ``"Distributed Query"`` key, which is kept as an unknown key.
+    """
+    root: dict[str, Any] = {}
+    stack: list[tuple[PlanNode, dict[str, Any]]] = [(node, root)]
+    while stack:
+        current, out = stack.pop()
+        out.update(current.model_dump(by_alias=True, exclude_unset=True))
+        local = [c for c in current.children if not c.remote]
+        if local:
+            child_dicts: list[dict[str, Any]] = [{} for _ in local]
+            out["Plans"] = child_dicts
+            stack.extend(zip(local, child_dicts, strict=True))
+    return root
+
+
+def statement_to_dict(plan: Plan) -> dict[str, Any]:
+    """The statement object: ``{"Plan": ..., "Planning Time": ..., ...}``."""
+    out: dict[str, Any] = {"Plan": node_to_dict(plan.root)}
+    out.update(plan.model_dump(by_alias=True, exclude_unset=True, exclude={"root"}))
+    return out
+
+
+def plan_to_dict(plan: Plan) -> Any:
+    """The plan in the shape it was parsed from: a one-element list, an object or a node."""
+    from planalyzer.plan.parse import SHAPE_DOCUMENT, SHAPE_NODE
+
+    shape = plan._shape
+    if shape == SHAPE_NODE:
+        return node_to_dict(plan.root)
+    statement = statement_to_dict(plan)
+    return [statement] if shape == SHAPE_DOCUMENT else statement
