@@ -1,8 +1,8 @@
-"""Undo the framing people paste plans with, leaving the JSON text.
+r"""Undo the framing people paste plans with, leaving the JSON text.
 
 Handles what psql and other clients wrap around a one-cell ``QUERY PLAN`` result: the aligned
 format's header, dashes, ``+`` continuation marks and ``(1 row)`` footer; unaligned output
-(``psql -A``); Unicode box-drawing borders with ``↵`` newline marks (``\\pset linestyle
+(``psql -A``); Unicode box-drawing borders with ``↵`` newline marks (``\pset linestyle
 unicode``, pgcli); a CSV cell in double quotes with doubled inner quotes; and a leading ``EXPLAIN``
 statement echoed by ``psql -e``. Line numbers are kept where possible so that JSON errors
 still point at the user's line.

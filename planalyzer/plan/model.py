@@ -28,6 +28,12 @@ Number = int | float
 (``"Actual Rows": 1`` before 18, ``1.00`` from 18); keeping the parsed type makes the round
 trip exact."""
 
+_AGGREGATE_LABELS = {
+    "Hashed": "HashAggregate",
+    "Sorted": "GroupAggregate",
+    "Mixed": "MixedAggregate",
+}
+
 _MODEL_CONFIG = ConfigDict(
     frozen=True,
     extra="allow",

@@ -137,15 +137,11 @@ def decode(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> Any:
 
 
 def _bytes_to_text(raw: bytes) -> str:
-    for bom, encoding in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if raw.startswith(bom):
-            break
-    else:
-        encoding = "utf-8"
+    encoding = "utf-8"
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as err:
