@@ -1,0 +1,250 @@
+"""Run EXPLAIN on a live connection without changing the user's data or session.
+
+Every EXPLAIN runs inside a transaction — or a savepoint, when the caller already has a
+transaction open — that is always rolled back, so data changes made under ANALYZE disappear and
+``SET LOCAL`` settings (the timeout, ``plan_cache_mode``) end with it. Afterwards the connection
+is in the state it was in before: same autocommit flag, same transaction status, same settings,
+whether EXPLAIN succeeded, failed or timed out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
+
+from planalyzer.errors import ExplainError
+from planalyzer.live._errors import explain_error
+from planalyzer.live.classify import classify
+from planalyzer.plan.model import Plan
+from planalyzer.plan.parse import parse
+
+__all__ = ["explain", "explain_options"]
+
+# First server_version_num that accepts each option.
+_SETTINGS_SINCE = 120000
+_BUFFERS_WITHOUT_ANALYZE_SINCE = 130000
+_WAL_SINCE = 130000
+_GENERIC_PLAN_SINCE = 160000
+
+
+def explain_options(
+    server_version: int,
+    *,
+    analyze: bool,
+    buffers: bool,
+    settings: bool,
+    verbose: bool,
+    wal: bool,
+    generic_plan: bool = False,
+) -> list[str]:
+    """The EXPLAIN options to request, keeping only those ``server_version`` supports.
+
+    The words come from this fixed list only, never from user input, so they can be composed
+    into the statement as SQL.
+
+    Example:
+        >>> explain_options(110000, analyze=False, buffers=True, settings=True,
+        ...                 verbose=False, wal=True)
+        ['FORMAT JSON']
+        >>> explain_options(150000, analyze=True, buffers=True, settings=True,
+        ...                 verbose=True, wal=True)
+        ['FORMAT JSON', 'ANALYZE', 'BUFFERS', 'SETTINGS', 'VERBOSE', 'WAL']
+    """
+    options = ["FORMAT JSON"]
+    if analyze:
+        options.append("ANALYZE")
+    if buffers and (analyze or server_version >= _BUFFERS_WITHOUT_ANALYZE_SINCE):
+        options.append("BUFFERS")
+    if settings and server_version >= _SETTINGS_SINCE:
+        options.append("SETTINGS")
+    if verbose:
+        options.append("VERBOSE")
+    if wal and analyze and server_version >= _WAL_SINCE:
+        options.append("WAL")  # WAL figures are measured, so they need ANALYZE
+    if generic_plan and server_version >= _GENERIC_PLAN_SINCE:
+        options.append("GENERIC_PLAN")
+    return options
+
+
+def explain(
+    conn: psycopg.Connection[Any],
+    sql: str,
+    params: Any = None,
+    *,
+    analyze: bool = True,
+    buffers: bool = True,
+    settings: bool = True,
+    verbose: bool = False,
+    wal: bool = False,
+    timeout_s: float | None = None,
+) -> Plan:
+    """Explain one statement on ``conn`` and return its parsed `Plan`.
+
+    The statement is parsed with pglast first. Queries (SELECT, VALUES, TABLE) and data changes
+    (INSERT, UPDATE, DELETE, MERGE, data-modifying CTEs) are explained inside a transaction, or a
+    savepoint inside the caller's open transaction, that is **always rolled back** — even a
+    SELECT, because it may call volatile functions. Anything else (DDL, transaction control,
+    COPY, SET, several statements) is refused before reaching the server.
+
+    Parameters use psycopg's placeholders (``%s``, ``%(name)s``) and are bound as usual. A
+    statement with ``$1``-style placeholders and no ``params`` gets the **generic plan** the
+    server would cache for it: ``EXPLAIN (GENERIC_PLAN)`` on PostgreSQL 16+, a prepared
+    statement under ``plan_cache_mode = force_generic_plan`` on older servers. A generic plan is
+    never executed, so ``analyze`` is ignored for it.
+
+    Options are requested only where the server supports them: SETTINGS from 12, WAL from 13
+    (and only with ANALYZE), BUFFERS without ANALYZE from 13.
+
+    What cannot be undone: the rollback covers the database's data and settings only. Sequences
+    advanced by ``nextval()`` (e.g. a serial column filled by an INSERT) stay advanced, and
+    side effects outside the database — ``dblink`` calls, ``COPY ... TO PROGRAM`` inside a
+    function, files written by server-side functions, notifications to other systems — happen
+    for real when a statement runs under ANALYZE. Pass ``analyze=False`` for such statements.
+
+    Args:
+        conn: a psycopg 3 connection; autocommit or not, idle or inside a transaction (not a
+            failed one). It is left as it was found.
+        sql: exactly one statement.
+        params: values for psycopg placeholders, as for ``conn.execute``.
+        analyze: run the statement and report actual times and rows.
+        buffers: report buffer usage.
+        settings: report planner settings that differ from the defaults.
+        verbose: report output columns and schema-qualified names.
+        wal: report WAL generated (needs ``analyze``).
+        timeout_s: cancel the statement after this many seconds (``SET LOCAL
+            statement_timeout``, so the session's own value is untouched).
+
+    Returns:
+        The plan, carrying ``sql``, ``params`` and the server's ``server_version``.
+
+    Raises:
+        UnsafeStatementError: the statement is not one that can be explained safely.
+        ExplainError: the server rejected it or it timed out (``sqlstate`` ``57014``); the
+            connection is still usable.
+
+    Example (needs a server, so not a doctest)::
+
+        with psycopg.connect(dsn) as conn:
+            plan = explain(conn, "SELECT * FROM orders WHERE customer_id = %s", [42])
+            plan = explain(conn, "UPDATE orders SET total = 0 WHERE id = 1")  # rolled back
+            plan = explain(conn, "SELECT * FROM orders WHERE id = $1")  # generic plan
+    """
+    statement = classify(sql, psycopg_params=params is not None)
+    version = conn.info.server_version
+    generic = statement.has_dollar_params and params is None
+    options = explain_options(
+        version,
+        analyze=analyze and not generic,
+        buffers=buffers,
+        settings=settings,
+        verbose=verbose,
+        wal=wal,
+        generic_plan=generic,
+    )
+    _check_usable(conn, sql)
+    try:
+        if generic and version < _GENERIC_PLAN_SINCE:
+            document = _generic_plan_prepared(conn, sql, options, timeout_s)
+        else:
+            with _rolled_back(conn, timeout_s):
+                document = _run_explain(conn, _explain_sql(options, pgsql.SQL(sql)), params)  # type: ignore[arg-type]
+    except psycopg.Error as err:
+        raise explain_error(err, sql, timeout_s=timeout_s) from err
+    return parse(document, sql=sql, params=params, server_version=version)
+
+
+def _check_usable(conn: psycopg.Connection[Any], sql: str) -> None:
+    """Refuse connections whose state we could not restore (failed or busy transaction)."""
+    status = conn.info.transaction_status
+    if status == TransactionStatus.INERROR:
+        raise ExplainError(
+            "the connection's transaction has failed; roll it back before explaining",
+            statement=sql,
+        )
+    if status not in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
+        raise ExplainError(
+            f"the connection is not idle (status {status.name}); explain needs it free",
+            statement=sql,
+        )
+
+
+@contextlib.contextmanager
+def _rolled_back(conn: psycopg.Connection[Any], timeout_s: float | None) -> Iterator[None]:
+    """A transaction (or savepoint) that is always rolled back, with an optional local timeout.
+
+    psycopg's ``transaction()`` picks BEGIN or SAVEPOINT from the connection's state and puts it
+    back on exit; ``force_rollback`` makes the exit a rollback. Rolling back to a savepoint also
+    undoes ``SET LOCAL`` made after it, so the caller's settings survive inside their
+    transaction too.
+    """
+    with conn.transaction(force_rollback=True):
+        if timeout_s is not None:
+            milliseconds = max(1, round(timeout_s * 1000))
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)",
+                [str(milliseconds)],
+                prepare=False,
+            )
+        yield
+
+
+def _explain_sql(options: list[str], body: pgsql.Composable) -> pgsql.Composed:
+    """``EXPLAIN (options) body``; the options are trusted words from `explain_options`."""
+    option_list = pgsql.SQL(", ").join(pgsql.SQL(option) for option in options)  # type: ignore[arg-type]
+    return pgsql.SQL("EXPLAIN ({}) {}").format(option_list, body)
+
+
+def _run_explain(conn: psycopg.Connection[Any], query: pgsql.Composed, params: Any) -> Any:
+    """Execute an EXPLAIN (FORMAT JSON) and return its single value (a decoded JSON list)."""
+    # A cursor of our own: the user's row factory must not change what we read, and
+    # prepare=False keeps psycopg from leaving prepared statements in their session.
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(query, params, prepare=False)
+        row = cur.fetchone()
+    if row is None:
+        raise ExplainError("EXPLAIN returned no rows", statement=query.as_string(conn))
+    return row[0]
+
+
+def _generic_plan_prepared(
+    conn: psycopg.Connection[Any], sql: str, options: list[str], timeout_s: float | None
+) -> Any:
+    """Generic plan before PostgreSQL 16: PREPARE, force the generic plan, EXPLAIN EXECUTE.
+
+    Prepared statements are not transactional: a rollback neither removes one nor restores a
+    deallocated one, and DEALLOCATE is refused inside a failed transaction. So PREPARE runs in a
+    block of its own (it only parses), the EXPLAIN in the rolled-back block, and DEALLOCATE
+    after it, whatever happened.
+    """
+    name = f"planalyzer_generic_{uuid.uuid4().hex}"
+    ident = pgsql.Identifier(name)
+    with conn.transaction():
+        conn.execute(pgsql.SQL("PREPARE {} AS {}").format(ident, pgsql.SQL(sql)), prepare=False)  # type: ignore[arg-type]
+    try:
+        with _rolled_back(conn, timeout_s):
+            with conn.cursor(row_factory=tuple_row) as cur:
+                cur.execute(
+                    "SELECT cardinality(parameter_types) FROM pg_prepared_statements"
+                    " WHERE name = %s",
+                    [name],
+                    prepare=False,
+                )
+                row = cur.fetchone()
+            count = int(row[0] or 0) if row is not None else 0
+            conn.execute("SET LOCAL plan_cache_mode = force_generic_plan", prepare=False)
+            execute = pgsql.SQL("EXECUTE {}").format(ident)
+            if count:
+                # NULL for every parameter: the generic plan does not look at the values.
+                nulls = pgsql.SQL(", ").join([pgsql.NULL] * count)
+                execute = pgsql.SQL("{}({})").format(execute, nulls)
+            return _run_explain(conn, _explain_sql(options, execute), None)
+    finally:
+        with contextlib.suppress(psycopg.Error), conn.transaction():
+            conn.execute(pgsql.SQL("DEALLOCATE {}").format(ident), prepare=False)

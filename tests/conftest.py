@@ -1,0 +1,3 @@
+"""Test-suite wiring: fixture plugins only, as psycopg's suite does."""
+
+pytest_plugins = ["tests.fixtures_db"]
