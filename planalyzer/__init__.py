@@ -13,6 +13,9 @@ from planalyzer.errors import (
 )
 from planalyzer.plan.model import JitInfo, Plan, PlanNode, Trigger, Worker
 from planalyzer.plan.parse import load, load_all, parse, parse_all
+from planalyzer.rules.config import RuleConfig
+from planalyzer.rules.finding import Finding, Severity
+from planalyzer.rules.report import Report, analyze
 
 __all__ = [
     "AdviceError",
@@ -20,15 +23,20 @@ __all__ = [
     "DatabaseError",
     "ExplainError",
     "ExtensionMissingError",
+    "Finding",
     "JitInfo",
     "Plan",
     "PlanNode",
     "PlanParseError",
     "PlanalyzerError",
+    "Report",
+    "RuleConfig",
     "ServerVersionError",
+    "Severity",
     "Trigger",
     "UnsafeStatementError",
     "Worker",
+    "analyze",
     "load",
     "load_all",
     "parse",

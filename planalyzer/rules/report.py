@@ -1,0 +1,156 @@
+"""`analyze()`: run the enabled rules over a plan and rank what they found."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planalyzer.plan.model import Plan
+from planalyzer.rules._spec import RuleContext
+from planalyzer.rules.config import RuleConfig
+from planalyzer.rules.finding import Finding, Severity
+
+__all__ = ["Report", "analyze"]
+
+
+class Report(BaseModel):
+    """The findings for one plan, the one explaining the most time first."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    plan: Plan = Field(repr=False, exclude=True)
+    findings: tuple[Finding, ...] = ()
+    rules_run: tuple[str, ...] = ()
+    rules_skipped: dict[str, str] = Field(default_factory=dict)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __iter__(self) -> Iterator[Finding]:  # type: ignore[override]
+        return iter(self.findings)
+
+    def __len__(self) -> int:
+        return len(self.findings)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s.value}={n}" for s, n in self.counts().items() if n)
+        return f"Report(findings={len(self.findings)}{', ' + counts if counts else ''})"
+
+    def __str__(self) -> str:
+        from planalyzer.display.text import render_report
+
+        return render_report(self)
+
+    def _repr_html_(self) -> str:
+        from planalyzer.display.html import render_report_html
+
+        return render_report_html(self)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """Text and HTML for Jupyter, honouring ``include``/``exclude``."""
+        from planalyzer.display.html import mimebundle
+
+        return mimebundle(self, str(self), self._repr_html_, include=include, exclude=exclude)
+
+    def counts(self) -> dict[Severity, int]:
+        """How many findings of each severity."""
+        out = dict.fromkeys(Severity, 0)
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+    def worst(self) -> Finding | None:
+        """The most severe finding (the first-ranked among equals), or None."""
+        if not self.findings:
+            return None
+        return max(self.findings, key=lambda f: f.severity.rank)
+
+    def by_rule(self, rule_id: str) -> list[Finding]:
+        """Findings of one rule, in rank order."""
+        return [f for f in self.findings if f.rule == rule_id]
+
+    def at_least(self, severity: Severity | str) -> list[Finding]:
+        """Findings at or above a severity, in rank order."""
+        floor = Severity.parse(severity)
+        return [f for f in self.findings if f.severity >= floor]
+
+    def for_node(self, node_id: int) -> list[Finding]:
+        """Findings about one node."""
+        return [f for f in self.findings if f.node_id == node_id]
+
+    def causes(self, finding: Finding) -> list[Finding]:
+        """Other findings about the nodes this one names as related (its likely causes)."""
+        related = set(finding.related_node_ids)
+        return [f for f in self.findings if f is not finding and f.node_id in related]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: the findings with severity as text."""
+        return {
+            "findings": [f.model_dump(mode="json") for f in self.findings],
+            "counts": {s.value: n for s, n in self.counts().items()},
+            "rules_run": list(self.rules_run),
+            "rules_skipped": dict(self.rules_skipped),
+            "analyzed": self.plan.analyzed,
+            "total_time_ms": self.plan.total_time_ms,
+        }
+
+
+def analyze(plan: Plan, *, config: RuleConfig | None = None) -> Report:
+    """Run every enabled rule on ``plan``; findings ranked by the time (or cost) they explain.
+
+    Rules that need actual figures are skipped for plans without ANALYZE (``rules_skipped``
+    says why). A rule that fails on an unexpected plan does not stop the others: its error is
+    reported as an ``internal-error`` info finding rather than raised.
+
+    Example:
+        >>> import planalyzer as pa
+        >>> plan = pa.parse({"Plan": {"Node Type": "Result", "Total Cost": 0.01}})
+        >>> pa.analyze(plan).findings
+        ()
+    """
+    from planalyzer.rules import ALL_RULES
+
+    config = config or RuleConfig()
+    findings: list[Finding] = []
+    run: list[str] = []
+    skipped: dict[str, str] = {}
+    for rule in ALL_RULES:
+        if not config.is_enabled(rule.id):
+            skipped[rule.id] = "disabled"
+            continue
+        if rule.needs_analyze and not plan.analyzed:
+            skipped[rule.id] = "needs EXPLAIN ANALYZE"
+            continue
+        ctx = RuleContext(plan=plan, config=config, rule=rule, server_version=plan.server_version)
+        try:
+            findings.extend(rule.check(ctx))
+        except Exception as err:
+            findings.append(
+                Finding(
+                    rule="internal-error",
+                    severity=Severity.INFO,
+                    node_id=None,
+                    message=f"rule {rule.id} failed on this plan: {type(err).__name__}: {err}",
+                    evidence={"rule": rule.id},
+                    suggestion="Please report this plan to the planalyzer maintainers.",
+                )
+            )
+        run.append(rule.id)
+    findings.sort(key=_rank_key)
+    return Report(plan=plan, findings=tuple(findings), rules_run=tuple(run), rules_skipped=skipped)
+
+
+def _rank_key(finding: Finding) -> tuple[float, float, int]:
+    """Most time explained first; without timing, the largest cost share; then severity."""
+    return (
+        -(finding.impact_ms or 0.0),
+        -(finding.impact_cost_share or 0.0),
+        -finding.severity.rank,
+    )

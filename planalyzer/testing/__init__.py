@@ -1,0 +1,1 @@
+"""Assertions on query plans for pytest (and any test runner)."""
