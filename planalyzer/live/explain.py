@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
-from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from planalyzer.errors import ExplainError
 from planalyzer.live._errors import explain_error
+from planalyzer.live._session import check_usable, rolled_back
 from planalyzer.live.classify import classify
 from planalyzer.plan.model import Plan
 from planalyzer.plan.parse import parse
@@ -148,51 +147,16 @@ def explain(
         wal=wal,
         generic_plan=generic,
     )
-    _check_usable(conn, sql)
+    check_usable(conn, ExplainError, "explain")
     try:
         if generic and version < _GENERIC_PLAN_SINCE:
             document = _generic_plan_prepared(conn, sql, options, timeout_s)
         else:
-            with _rolled_back(conn, timeout_s):
+            with rolled_back(conn, timeout_s):
                 document = _run_explain(conn, _explain_sql(options, pgsql.SQL(sql)), params)  # type: ignore[arg-type]
     except psycopg.Error as err:
         raise explain_error(err, sql, timeout_s=timeout_s) from err
     return parse(document, sql=sql, params=params, server_version=version)
-
-
-def _check_usable(conn: psycopg.Connection[Any], sql: str) -> None:
-    """Refuse connections whose state we could not restore (failed or busy transaction)."""
-    status = conn.info.transaction_status
-    if status == TransactionStatus.INERROR:
-        raise ExplainError(
-            "the connection's transaction has failed; roll it back before explaining",
-            statement=sql,
-        )
-    if status not in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
-        raise ExplainError(
-            f"the connection is not idle (status {status.name}); explain needs it free",
-            statement=sql,
-        )
-
-
-@contextlib.contextmanager
-def _rolled_back(conn: psycopg.Connection[Any], timeout_s: float | None) -> Iterator[None]:
-    """A transaction (or savepoint) that is always rolled back, with an optional local timeout.
-
-    psycopg's ``transaction()`` picks BEGIN or SAVEPOINT from the connection's state and puts it
-    back on exit; ``force_rollback`` makes the exit a rollback. Rolling back to a savepoint also
-    undoes ``SET LOCAL`` made after it, so the caller's settings survive inside their
-    transaction too.
-    """
-    with conn.transaction(force_rollback=True):
-        if timeout_s is not None:
-            milliseconds = max(1, round(timeout_s * 1000))
-            conn.execute(
-                "SELECT set_config('statement_timeout', %s, true)",
-                [str(milliseconds)],
-                prepare=False,
-            )
-        yield
 
 
 def _explain_sql(options: list[str], body: pgsql.Composable) -> pgsql.Composed:
@@ -228,7 +192,7 @@ def _generic_plan_prepared(
     with conn.transaction():
         conn.execute(pgsql.SQL("PREPARE {} AS {}").format(ident, pgsql.SQL(sql)), prepare=False)  # type: ignore[arg-type]
     try:
-        with _rolled_back(conn, timeout_s):
+        with rolled_back(conn, timeout_s):
             with conn.cursor(row_factory=tuple_row) as cur:
                 cur.execute(
                     "SELECT cardinality(parameter_types) FROM pg_prepared_statements"
