@@ -32,12 +32,22 @@ def test_quiet(path: Path) -> None:
     assert_quiet(pa.load(path), path.parent.name)
 
 
-@pytest.mark.parametrize(
-    "path", [pytest.param(p, id=p.stem) for p in sorted(PLANS.glob("_clean/*.json"))]
+# Plans with nothing a DBA would fix: every rule, not only the one they were made for, must
+# stay below warning on them.
+CLEAN_PLANS = (
+    "seq-scan/quiet--primary-key-lookup.json",
+    "seq-scan/quiet--count-whole-table.json",
+    "seq-scan/quiet--lookup-table-hash-join.json",
+    "nested-loop-blowup/quiet--pk-lookup-join.json",
+    "row-misestimate/quiet--well-estimated.json",
+    "inefficient-index/quiet--selective-index-scan.json",
 )
-def test_clean_plans_have_no_warning_from_any_rule(path: Path) -> None:
+
+
+@pytest.mark.parametrize("name", CLEAN_PLANS)
+def test_clean_plans_have_no_warning_from_any_rule(name: str) -> None:
     """Plans with nothing wrong (pk lookup, whole-table count, tiny lookup join) stay clean."""
-    report = pa.analyze(pa.load(path))
+    report = pa.analyze(pa.load(PLANS / name))
     assert [str(f) for f in report.at_least("warning")] == []
 
 
