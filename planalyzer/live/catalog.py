@@ -272,7 +272,7 @@ def _resolve(cur: psycopg.Cursor[dict[str, Any]], tables: Iterable[str] | None) 
 
 
 def _fetch(cur: psycopg.Cursor[dict[str, Any]], query: str, oids: Sequence[int]) -> list[Any]:
-    cur.execute(query, {"oids": list(oids)}, prepare=False)  # type: ignore[arg-type]
+    cur.execute(query, {"oids": list(oids)}, prepare=False)
     return cur.fetchall()
 
 

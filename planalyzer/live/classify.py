@@ -134,7 +134,7 @@ def _walk(root: ast.Node) -> list[ast.Node]:
     return found
 
 
-def _describe(node: ast.Node) -> str:
+def _describe(node: ast.Node | None) -> str:
     """A readable name for a statement node: ``CreateStmt`` -> ``CREATE``-ish wording."""
     name = type(node).__name__
     special = {

@@ -153,7 +153,7 @@ def explain(
             document = _generic_plan_prepared(conn, sql, options, timeout_s)
         else:
             with rolled_back(conn, timeout_s):
-                document = _run_explain(conn, _explain_sql(options, pgsql.SQL(sql)), params)  # type: ignore[arg-type]
+                document = _run_explain(conn, _explain_sql(options, pgsql.SQL(sql)), params)
     except psycopg.Error as err:
         raise explain_error(err, sql, timeout_s=timeout_s) from err
     return parse(document, sql=sql, params=params, server_version=version)
@@ -161,7 +161,7 @@ def explain(
 
 def _explain_sql(options: list[str], body: pgsql.Composable) -> pgsql.Composed:
     """``EXPLAIN (options) body``; the options are trusted words from `explain_options`."""
-    option_list = pgsql.SQL(", ").join(pgsql.SQL(option) for option in options)  # type: ignore[arg-type]
+    option_list = pgsql.SQL(", ").join(pgsql.SQL(option) for option in options)
     return pgsql.SQL("EXPLAIN ({}) {}").format(option_list, body)
 
 
@@ -190,7 +190,7 @@ def _generic_plan_prepared(
     name = f"planalyzer_generic_{uuid.uuid4().hex}"
     ident = pgsql.Identifier(name)
     with conn.transaction():
-        conn.execute(pgsql.SQL("PREPARE {} AS {}").format(ident, pgsql.SQL(sql)), prepare=False)  # type: ignore[arg-type]
+        conn.execute(pgsql.SQL("PREPARE {} AS {}").format(ident, pgsql.SQL(sql)), prepare=False)
     try:
         with rolled_back(conn, timeout_s):
             with conn.cursor(row_factory=tuple_row) as cur:

@@ -97,7 +97,7 @@ class IndexSpec(BaseModel):
             names = pgsql.SQL(", ").join(pgsql.Identifier(name) for name in self.include)
             query = pgsql.SQL("{} INCLUDE ({})").format(query, names)
         if self.where is not None:
-            query = pgsql.SQL("{} WHERE {}").format(query, pgsql.SQL(self.where))  # type: ignore[arg-type]
+            query = pgsql.SQL("{} WHERE {}").format(query, pgsql.SQL(self.where))
         return query
 
 

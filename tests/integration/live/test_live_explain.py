@@ -94,3 +94,11 @@ def test_unsafe_statements_are_refused_before_reaching_the_server(conn, statemen
     assert caught.value.statement == statement
     assert conn.execute("SELECT to_regclass('orders') IS NOT NULL").fetchone() == (True,)
     assert conn.execute("SELECT to_regclass('orders_copy')").fetchone() == (None,)
+
+
+def test_braces_and_percent_signs_in_sql_are_passed_through(conn):
+    plan = explain(conn, """SELECT '{"a": 1}'::jsonb, 'x%' FROM order_statuses""")
+    assert plan.root.actual_rows == 5
+
+    plan = explain(conn, "SELECT count(*) FROM customers WHERE email LIKE %s", ["%@example.com"])
+    assert plan.params == ["%@example.com"]

@@ -86,10 +86,12 @@ def test_users_open_transaction_survives(conn):
 def test_autocommit_connection_stays_autocommit(demo_dsn, checksum_before):
     with psycopg.connect(demo_dsn, autocommit=True) as auto:
         explain(auto, WRITES["update"])
+        explain(auto, "SELECT * FROM orders WHERE id = $1")
         with pytest.raises(ExplainError):
             explain(auto, "SELECT 1 / 0")
         assert auto.autocommit
         assert auto.info.transaction_status == TransactionStatus.IDLE
+        assert auto.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
         assert auto.execute(CHECKSUM).fetchone() == checksum_before
 
 
