@@ -195,7 +195,7 @@ def throwaway_server(
     runner = _Runner.for_current_user()
     root = Path(tempfile.mkdtemp(prefix="planalyzer-pg-"))
     data_dir = root / "data"
-    started = False
+    initialized = False
     try:
         runner.give(root)
         runner.run(
@@ -204,9 +204,9 @@ def throwaway_server(
             "-E", "UTF8", "--locale=C", "--no-sync",
             cwd=root,
         )  # fmt: skip
+        initialized = True
         conf["unix_socket_directories"] = str(root)
         port = _start(runner, bin_dir, data_dir, root, conf)
-        started = True
         server = ThrowawayServer(
             host="127.0.0.1",
             port=port,
@@ -218,8 +218,9 @@ def throwaway_server(
             _create_hypopg(server)
         yield server
     finally:
-        if started:
-            # Immediate mode: nothing here needs a clean shutdown, and it takes milliseconds.
+        if initialized:
+            # Also after a failed or interrupted start, as the postmaster may be up. Immediate
+            # mode: nothing here needs a clean shutdown, and it takes milliseconds.
             with contextlib.suppress(DatabaseError):
                 runner.run(bin_dir / "pg_ctl", "-D", str(data_dir), "-m", "immediate", "-w",
                            "stop", cwd=root)  # fmt: skip
@@ -241,8 +242,8 @@ def _start(runner: _Runner, bin_dir: Path, data_dir: Path, root: Path, conf: dic
             continue
         return port
     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-    assert last_error is not None
-    raise DatabaseError(f"{last_error.message}\nserver log:\n{tail}") from last_error
+    message = last_error.message if last_error else "the server did not start"
+    raise DatabaseError(f"{message}\nserver log:\n{tail}") from last_error
 
 
 def _write_conf(path: Path, conf: Mapping[str, str]) -> None:
@@ -266,10 +267,14 @@ def _create_hypopg(server: ThrowawayServer) -> None:
             with psycopg.connect(server.dsn, autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS hypopg")
             return
-        except psycopg.OperationalError:
+        except psycopg.OperationalError as err:
             # pg_ctl -w returned, but a freshly started server may still refuse for a moment.
             if time.monotonic() > deadline:
-                raise
+                raise DatabaseError(
+                    "the throwaway server does not accept connections",
+                    sqlstate=err.sqlstate,
+                    server_message=str(err).strip(),
+                ) from err
             time.sleep(0.1)
         except psycopg.Error as err:
             raise ExtensionMissingError.hypopg(
