@@ -6,6 +6,7 @@ import pytest
 
 from planalyzer.errors import UnsafeStatementError
 from planalyzer.live import explain
+from planalyzer.live.explain import explain_options
 
 
 def test_select_is_analyzed_with_buffers_and_carries_context(conn):
@@ -65,10 +66,26 @@ def test_generic_plan_failure_leaves_no_prepared_statement(conn):
     assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
 
 
-@pytest.mark.pg(">= 16")
-def test_generic_plan_option_on_16(conn):
-    plan = explain(conn, "SELECT * FROM orders WHERE id = $1")
-    assert not plan.analyzed
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (110000, ["FORMAT JSON"]),
+        (150000, ["FORMAT JSON", "BUFFERS", "SETTINGS"]),
+        (160000, ["FORMAT JSON", "BUFFERS", "SETTINGS", "GENERIC_PLAN"]),
+    ],
+)
+def test_generic_plan_options_follow_the_server_version(version, expected):
+    # This server is 15 (PREPARE path, tested above); GENERIC_PLAN is only asked of 16+.
+    options = explain_options(
+        version,
+        analyze=False,
+        buffers=True,
+        settings=True,
+        verbose=False,
+        wal=True,
+        generic_plan=True,
+    )
+    assert options == expected
 
 
 REFUSED = [
