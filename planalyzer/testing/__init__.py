@@ -1,1 +1,42 @@
-"""Assertions on query plans for pytest (and any test runner)."""
+"""Assertions on query plans for pytest (and any test runner), plus a pytest plugin.
+
+Example:
+    >>> import planalyzer as pa
+    >>> from planalyzer.testing import assert_plan
+    >>> plan = pa.parse({"Plan": {"Node Type": "Index Scan", "Relation Name": "orders",
+    ...                           "Index Name": "orders_pkey", "Total Cost": 8.44}})
+    >>> _ = assert_plan(plan).uses_index(on="orders").no_seq_scan().max_cost(100)
+    >>> assert_plan(plan).has_node("Seq Scan")
+    Traceback (most recent call last):
+    ...
+    planalyzer.testing._messages.PlanAssertionError: expected: a Seq Scan node
+    ...
+
+The pytest plugin (``planalyzer.testing.plugin``, loaded through the ``pytest11`` entry point)
+adds the ``explain``, ``planalyzer_config``, ``planalyzer_conn`` and ``plan_checker`` fixtures,
+the ``planalyzer`` marker and the ``planalyzer_dsn`` / ``planalyzer_fail_on`` /
+``planalyzer_disable`` options.
+"""
+
+from planalyzer.testing._messages import PlanAssertionError
+from planalyzer.testing.assertions import DEFAULT_SEQ_SCAN_MIN_ROWS, PlanChecker, assert_plan
+from planalyzer.testing.capture import (
+    CapturedQueries,
+    CapturedStatement,
+    CheckedStatement,
+    capture_queries,
+)
+from planalyzer.testing.fixtures import ConnectionPlans, plan_fixture
+
+__all__ = [
+    "DEFAULT_SEQ_SCAN_MIN_ROWS",
+    "CapturedQueries",
+    "CapturedStatement",
+    "CheckedStatement",
+    "ConnectionPlans",
+    "PlanAssertionError",
+    "PlanChecker",
+    "assert_plan",
+    "capture_queries",
+    "plan_fixture",
+]

@@ -1,1 +1,174 @@
-"""pytest plugin entry point (``pytest11``): hooks and fixtures only."""
+"""pytest plugin entry point (``pytest11``): hooks and fixtures only.
+
+Loaded in every pytest run of an environment where planalyzer is installed, so it stays inert
+until used: options are only read, nothing connects and no plan is recorded unless a test asks
+for a fixture, carries the ``planalyzer`` marker or an option is set. The logic lives in the
+``planalyzer.testing`` modules these hooks call.
+
+Fixtures:
+    planalyzer_config: (session) frozen ``RuleConfig`` from ``planalyzer_disable``.
+    explain: (function) ``explain(conn, sql, params=None, *, analyze=True) -> Plan``, always
+        rolled back.
+    planalyzer_conn: (function) a psycopg connection to ``planalyzer_dsn``; skips without one.
+    plan_checker: (function) ``ConnectionPlans`` on ``planalyzer_conn``:
+        ``plan_checker(sql, params).uses_index(on="orders")``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from planalyzer.testing._settings import PluginSettings
+
+if TYPE_CHECKING:
+    from planalyzer.plan.model import Plan
+    from planalyzer.rules.config import RuleConfig
+    from planalyzer.testing.fixtures import ConnectionPlans
+
+_SETTINGS = pytest.StashKey[PluginSettings]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Each option as an ini key and a ``--flag`` sharing one help string."""
+    from planalyzer.testing._settings import OPTIONS
+
+    group = parser.getgroup("planalyzer", "planalyzer: query plan assertions")
+    for name, help_text in OPTIONS:
+        group.addoption(f"--{name.replace('_', '-')}", dest=name, default=None, help=help_text)
+        parser.addini(name, help=help_text, default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker and resolve the options once (bad values are usage errors)."""
+    from planalyzer.testing._marker import MARKER_HELP
+    from planalyzer.testing._settings import OPTIONS, resolve
+
+    config.addinivalue_line("markers", MARKER_HELP)
+    names = [name for name, _ in OPTIONS]
+    cli = {name: config.getoption(name, default=None) for name in names}
+    ini = {name: config.getini(name) for name in names}
+    try:
+        config.stash[_SETTINGS] = resolve(cli, ini, dict(os.environ))
+    except ValueError as err:
+        raise pytest.UsageError(f"planalyzer: {err}") from None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """The effective settings, and the server version when a DSN is set (only if configured)."""
+    settings = config.stash.get(_SETTINGS, None)
+    if settings is None or not settings.configured:
+        return None
+    from planalyzer.testing._settings import safe_dsn
+
+    parts = []
+    if settings.dsn:
+        parts.append(f"dsn={safe_dsn(settings.dsn)} ({_server_version(settings.dsn)})")
+    parts.append(f"fail_on={settings.fail_on.value if settings.fail_on else 'off'}")
+    parts.append(f"disabled={','.join(settings.disabled) or 'none'}")
+    return ["planalyzer: " + ", ".join(parts)]
+
+
+def _server_version(dsn: str) -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            version = conn.info.server_version
+    except psycopg.Error as err:
+        return f"unreachable: {str(err).strip().splitlines()[0] if str(err).strip() else err}"
+    return f"PostgreSQL {version // 10000}.{version % 10000}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Under the marker (or ``planalyzer_fail_on``), check the test's live plans after it."""
+    settings = item.config.stash.get(_SETTINGS, None)
+    marker = item.get_closest_marker("planalyzer")
+    if marker is None and (settings is None or settings.fail_on is None):
+        return (yield)
+    from planalyzer.testing._marker import check_plans, policy_from
+    from planalyzer.testing._record import recording
+
+    try:
+        policy = policy_from(marker, settings.fail_on if settings else None)
+    except ValueError as err:
+        pytest.fail(str(err), pytrace=False)
+    if policy is None:
+        return (yield)
+    with recording() as plans:
+        result = yield
+    config = settings.rule_config() if settings else None
+    if config is None:
+        from planalyzer.rules.config import RuleConfig
+
+        config = RuleConfig()
+    check_plans(plans, policy, config)
+    return result
+
+
+def pytest_assertrepr_compare(
+    config: pytest.Config, op: str, left: Any, right: Any
+) -> list[str] | None:
+    """Findings one per line, or the structural difference of two plans; None for others."""
+    from planalyzer.testing._compare import explain_comparison, is_planalyzer_object
+
+    if not (is_planalyzer_object(left) or is_planalyzer_object(right)):
+        return None
+    return explain_comparison(op, left, right, config.get_verbosity())
+
+
+@pytest.fixture(scope="session")
+def planalyzer_config(pytestconfig: pytest.Config) -> RuleConfig:
+    """The frozen ``RuleConfig`` of this session (rules in ``planalyzer_disable`` switched off)."""
+    settings = pytestconfig.stash.get(_SETTINGS, None)
+    if settings is None:
+        from planalyzer.rules.config import RuleConfig
+
+        return RuleConfig()
+    return settings.rule_config()
+
+
+@pytest.fixture
+def explain() -> Callable[..., Plan]:
+    """``explain(conn, sql, params=None, *, analyze=True) -> Plan``, always rolled back."""
+    from planalyzer.testing.fixtures import explain_recorded
+
+    return explain_recorded
+
+
+@pytest.fixture
+def planalyzer_conn(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """A psycopg connection to ``planalyzer_dsn`` (autocommit off); skips when none is set."""
+    settings = pytestconfig.stash.get(_SETTINGS, None)
+    if settings is None or not settings.dsn:
+        pytest.skip(
+            "planalyzer: no database configured; set planalyzer_dsn in the ini file, pass "
+            "--planalyzer-dsn, or set PLANALYZER_DSN"
+        )
+    import psycopg
+
+    from planalyzer.testing._settings import safe_dsn
+
+    try:
+        conn = psycopg.connect(settings.dsn)
+    except psycopg.Error as err:
+        pytest.fail(
+            f"planalyzer: cannot connect to planalyzer_dsn {safe_dsn(settings.dsn)}: {err}",
+            pytrace=False,
+        )
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def plan_checker(planalyzer_conn: Any, planalyzer_config: RuleConfig) -> ConnectionPlans:
+    """Explain and check statements on ``planalyzer_conn``: ``plan_checker(sql, params)``."""
+    from planalyzer.testing.fixtures import ConnectionPlans
+
+    return ConnectionPlans(planalyzer_conn, config=planalyzer_config)
