@@ -11,6 +11,16 @@ from planalyzer.errors import (
     ServerVersionError,
     UnsafeStatementError,
 )
+from planalyzer.live import (
+    CatalogFacts,
+    HypotheticalIndex,
+    HypotheticalSession,
+    IndexSpec,
+    TableFacts,
+    catalog,
+    explain,
+    hypothetical,
+)
 from planalyzer.plan.model import JitInfo, Plan, PlanNode, Trigger, Worker
 from planalyzer.plan.parse import load, load_all, parse, parse_all
 from planalyzer.rules.config import RuleConfig
@@ -19,11 +29,15 @@ from planalyzer.rules.report import Report, analyze
 
 __all__ = [
     "AdviceError",
+    "CatalogFacts",
     "ConfigError",
     "DatabaseError",
     "ExplainError",
     "ExtensionMissingError",
     "Finding",
+    "HypotheticalIndex",
+    "HypotheticalSession",
+    "IndexSpec",
     "JitInfo",
     "Plan",
     "PlanNode",
@@ -33,10 +47,14 @@ __all__ = [
     "RuleConfig",
     "ServerVersionError",
     "Severity",
+    "TableFacts",
     "Trigger",
     "UnsafeStatementError",
     "Worker",
     "analyze",
+    "catalog",
+    "explain",
+    "hypothetical",
     "load",
     "load_all",
     "parse",
