@@ -39,6 +39,7 @@ MAX_FINDINGS = 8
 """Findings listed at most; the rest are counted."""
 
 _MAX_SQL_CHARS = 400
+_MAX_LINE_CHARS = 300
 
 
 class PlanAssertionError(AssertionError):
@@ -147,27 +148,48 @@ def render_statement(plan: Plan) -> str | None:
 def render_tree(plan: Plan, *, mark: int | None = None, max_lines: int = MAX_TREE_LINES) -> str:
     """The plan as text with node ``mark`` flagged, cut to ``max_lines`` around that node.
 
-    The marked lines are found by comparing the rendering with and without the mark, so this
-    keeps working whatever marker and layout `planalyzer.display.text.render_plan` uses.
+    The renderer flags the marked node with ``>>`` in the margin; failing that, its ``[id]``
+    label is looked for.
     """
     from planalyzer.display.text import render_plan
 
     marked = render_plan(plan, mark=mark).splitlines()
     if len(marked) <= max_lines:
         return "\n".join(marked)
-    plain = render_plan(plan).splitlines() if mark is not None else marked
-    hits = [i for i, (a, b) in enumerate(zip(marked, plain, strict=False)) if a != b]
-    centre = hits[0] if hits else 0
+    centre = 0
+    if mark is not None:
+        label = f"[{mark}] "
+        hits = [i for i, line in enumerate(marked) if line.startswith(">>")]
+        hits = hits or [i for i, line in enumerate(marked) if label in line]
+        centre = hits[0] if hits else 0
     keep = max_lines - 2  # room for the two "... lines" notes
     start = max(0, min(centre - keep // 3, len(marked) - keep))
     end = min(len(marked), start + keep)
     lines = []
     if start:
         lines.append(f"... {start} lines above ...")
-    lines.extend(marked[start:end])
+    lines.extend(_dedent(marked[start:end], gutter=3 if mark is not None else 0))
     if end < len(marked):
         lines.append(f"... {len(marked) - end} lines below ...")
     return "\n".join(lines)
+
+
+def _dedent(lines: list[str], *, gutter: int) -> list[str]:
+    """Shift a window of a deep tree left, keeping the margin, and cap each line's length.
+
+    Deep in a big plan the indentation alone can be thousands of characters wide; the
+    window's common indentation says nothing the ``[id]`` labels do not.
+    """
+    bodies = [line[gutter:] for line in lines]
+    indents = [len(b) - len(b.lstrip(" ")) for b in bodies if b.strip()]
+    common = min(indents, default=0)
+    out = [
+        (line[:gutter] + body[common:])[:_MAX_LINE_CHARS]
+        for line, body in zip(lines, bodies, strict=True)
+    ]
+    if common:
+        out.insert(0, f"(shifted left by {common} columns)")
+    return out
 
 
 def render_findings(findings: Sequence[Finding], *, limit: int = MAX_FINDINGS) -> str:

@@ -562,7 +562,7 @@ class PlanChecker:
         for node in self.plan.nodes():
             kinds[node.node_type] = kinds.get(node.node_type, 0) + 1
         summary = ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in kinds.items())
-        raise self._fail(expectation, [f"{count} nodes: {summary}"])
+        raise self._fail(expectation, [f"{count} node{'s' if count != 1 else ''}: {summary}"])
 
     def has_node(self, node_type: str, *, on: str | None = None) -> PlanChecker:
         """Some node is a ``node_type``, reading table ``on`` if given.
@@ -575,7 +575,8 @@ class PlanChecker:
             if node_type in _node_names(node) and (on is None or _reads(node, on)):
                 return self
         target = f" on {on}" if on else ""
-        expectation = f"a {node_type} node{target}"
+        article = "an" if node_type[:1].lower() in "aeiou" else "a"
+        expectation = f"{article} {node_type} node{target}"
         if on is not None:
             near = [n for n in self.plan.nodes() if _reads(n, on)]
             if near:
