@@ -43,7 +43,13 @@ from planalyzer.advise.predicates import (
 from planalyzer.advise.stats import distinct_count, unknown_value_fraction, value_fraction
 from planalyzer.live.catalog import ColumnStats, IndexColumn, IndexFacts, TableFacts
 
-__all__ = ["CandidateOptions", "generate_candidates", "order_equality_columns", "served_by"]
+__all__ = [
+    "CandidateOptions",
+    "generate_candidates",
+    "normalise_predicate",
+    "order_equality_columns",
+    "served_by",
+]
 
 _BLOCK_BYTES = 8192
 
@@ -172,7 +178,7 @@ def served_by(candidate: IndexCandidate, indexes: Iterable[IndexFacts]) -> Index
     for index in indexes:
         if not index.valid or index.method != candidate.method:
             continue
-        if _normalise_predicate(index.predicate) != _normalise_predicate(candidate.where):
+        if normalise_predicate(index.predicate) != normalise_predicate(candidate.where):
             continue
         names = [column.expression for column in index.columns]
         wanted = candidate.columns
@@ -205,7 +211,7 @@ def _same_or_reversed(pairs: list[tuple[IndexColumn, KeyColumn]]) -> bool:
     return forwards or backwards
 
 
-def _normalise_predicate(text: str | None) -> str | None:
+def normalise_predicate(text: str | None) -> str | None:
     """Compare predicates loosely: no parentheses, casts, quotes' spacing or case differences."""
     if text is None:
         return None

@@ -45,8 +45,11 @@ def _recommendation(number: int, rec: Recommendation) -> list[str]:
     if rec.cost_before is not None and rec.cost_after is not None:
         facts.append(f"cost {rec.cost_before:,.0f} → {rec.cost_after:,.0f}")
     if rec.queries:
-        facts.append("serves statement" + ("s " if len(rec.queries) > 1 else " ")
-                     + ", ".join(str(q) for q in rec.queries))
+        facts.append(
+            "serves statement"
+            + ("s " if len(rec.queries) > 1 else " ")
+            + ", ".join(str(q) for q in rec.queries)
+        )
     if not rec.verifiable:
         facts.append("NOT VERIFIED (HypoPG cannot build it)")
     lines.append("   " + "; ".join(facts))

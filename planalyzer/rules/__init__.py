@@ -9,13 +9,31 @@ from __future__ import annotations
 import dataclasses
 
 from planalyzer.rules import (
+    hash_spill,
+    jit_overhead,
+    large_offset,
+    lossy_bitmap,
+    poor_cache_hit,
+    slow_planning,
+    slow_trigger,
     sort_spill,
+    workers_not_launched,
 )
 from planalyzer.rules._spec import Rule
 
 __all__ = ["ALL_RULES", "get_rule"]
 
-_MODULES = (sort_spill,)
+_MODULES = (
+    sort_spill,
+    hash_spill,
+    lossy_bitmap,
+    workers_not_launched,
+    jit_overhead,
+    large_offset,
+    poor_cache_hit,
+    slow_planning,
+    slow_trigger,
+)
 
 
 def _documented(module: object) -> Rule:
