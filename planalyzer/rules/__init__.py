@@ -9,11 +9,17 @@ from __future__ import annotations
 import dataclasses
 
 from planalyzer.rules import (
+    correlated_subplan,
     hash_spill,
+    inefficient_index,
     jit_overhead,
     large_offset,
     lossy_bitmap,
+    memoize_low_hit_rate,
+    nested_loop_blowup,
     poor_cache_hit,
+    row_misestimate,
+    seq_scan,
     slow_planning,
     slow_trigger,
     sort_spill,
@@ -24,6 +30,10 @@ from planalyzer.rules._spec import Rule
 __all__ = ["ALL_RULES", "get_rule"]
 
 _MODULES = (
+    seq_scan,
+    row_misestimate,
+    nested_loop_blowup,
+    inefficient_index,
     sort_spill,
     hash_spill,
     lossy_bitmap,
@@ -33,6 +43,8 @@ _MODULES = (
     poor_cache_hit,
     slow_planning,
     slow_trigger,
+    correlated_subplan,
+    memoize_low_hit_rate,
 )
 
 
