@@ -33,11 +33,16 @@ def looks_like_text_explain(text: str) -> int | None:
 
 def unframe(text: str) -> str:
     """Strip client framing around a JSON plan; return text with the same number of lines."""
-    stripped = text.strip()
-    if stripped.startswith('"') and stripped.endswith('"') and '""' in stripped:
-        # a CSV cell: outer quotes, inner quotes doubled
-        return stripped[1:-1].replace('""', '"')
     lines = text.splitlines()
+    # Lines above the "QUERY PLAN" header (psql's \pset messages, an echoed multi-line EXPLAIN)
+    # are never part of the cell; blank them, keeping the line count.
+    header = next((i for i, line in enumerate(lines) if _HEADER.match(line)), None)
+    if header is not None:
+        lines = [""] * (header + 1) + lines[header + 1 :]
+    stripped = "\n".join(lines).strip()
+    if stripped.startswith('"') and stripped.endswith('"') and '""' in stripped:
+        # a CSV cell (psql --csv): outer quotes, inner quotes doubled
+        return "\n" * (header + 1 if header is not None else 0) + stripped[1:-1].replace('""', '"')
     out: list[str] = []
     for line in lines:
         if _HEADER.match(line) or _RULE.match(line) or _FOOTER.match(line):

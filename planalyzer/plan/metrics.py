@@ -100,12 +100,6 @@ def _gather_processes(gather: PlanNode) -> int:
     return workers + 1
 
 
-def _per_loop_total(value: float | None, loops: float | None) -> float | None:
-    if value is None or loops is None:
-        return None
-    return float(value) * float(loops)
-
-
 def _estimate(actual: float | None, planned: float | None) -> tuple[float | None, str | None]:
     if actual is None or planned is None:
         return None, None
@@ -123,6 +117,11 @@ def _counted_children(node: PlanNode) -> list[PlanNode]:
     return [c for c in node.children if not c.remote and not is_cte_body(c)]
 
 
+# A Gather's InitPlans (PostgreSQL prints them as "Params Evaluated") run once, in the leader,
+# before the workers start (ExecGather -> ExecSetParamPlanMulti): they are not parallel.
+_RUN_BY_LEADER = frozenset({"InitPlan", "SubPlan"})
+
+
 def compute_metrics(nodes: tuple[PlanNode, ...]) -> list[NodeMetrics]:
     """Compute `NodeMetrics` for ``nodes`` (a whole plan in pre-order); no recursion.
 
@@ -130,64 +129,88 @@ def compute_metrics(nodes: tuple[PlanNode, ...]) -> list[NodeMetrics]:
     """
     metrics = [NodeMetrics() for _ in nodes]
     index = {id(n): i for i, n in enumerate(nodes)}
+    parents = [-1] * len(nodes)
+    counted: list[list[int]] = [[] for _ in nodes]  # children whose figures the node includes
+    for i, node in enumerate(nodes):
+        parent = node.parent
+        if parent is not None:
+            parents[i] = p = index[id(parent)]
+            if not node.remote and not (
+                node.subplan_name is not None and node.subplan_name.startswith("CTE ")
+            ):  # is_cte_body(), inlined
+                counted[p].append(i)
 
     # Pass 1, pre-order: parallelism flows down from Gather nodes; per-node figures.
     for i, node in enumerate(nodes):
         m = metrics[i]
-        parent = node.parent
-        if parent is None or node.remote:
+        p = parents[i]
+        if p < 0 or node.remote:
             inherited = 1
-        elif parent.node_type in _GATHER_TYPES:
-            inherited = _gather_processes(parent)
+        elif nodes[p].node_type in _GATHER_TYPES and node.parent_relationship not in _RUN_BY_LEADER:
+            inherited = _gather_processes(nodes[p])
         else:
-            inherited = metrics[index[id(parent)]].parallel_processes
-        m.parallel_processes = _processes(node, inherited)
+            inherited = metrics[p].parallel_processes
+        m.parallel_processes = _processes(node, inherited) if node.workers else inherited
 
         loops = node.actual_loops
-        m.rows_total = _per_loop_total(node.actual_rows, loops)
-        m.plan_rows_total = _per_loop_total(node.plan_rows, loops)
-        m.rows_removed_by_filter_total = _per_loop_total(node.rows_removed_by_filter, loops)
-        m.rows_removed_by_join_filter_total = _per_loop_total(
-            node.rows_removed_by_join_filter, loops
-        )
-        m.rows_removed_by_index_recheck_total = _per_loop_total(
-            node.rows_removed_by_index_recheck, loops
-        )
-        if loops is not None and loops > 0:
+        if loops is None:
+            continue
+        # the per-loop figures times loops; inlined, this loop runs once per node of the plan
+        m.rows_total = None if node.actual_rows is None else float(node.actual_rows) * loops
+        m.plan_rows_total = None if node.plan_rows is None else float(node.plan_rows) * loops
+        if node.rows_removed_by_filter is not None:
+            m.rows_removed_by_filter_total = float(node.rows_removed_by_filter) * loops
+        if node.rows_removed_by_join_filter is not None:
+            m.rows_removed_by_join_filter_total = float(node.rows_removed_by_join_filter) * loops
+        if node.rows_removed_by_index_recheck is not None:
+            m.rows_removed_by_index_recheck_total = (
+                float(node.rows_removed_by_index_recheck) * loops
+            )
+        if loops > 0:
             m.estimate_factor, m.estimate_direction = _estimate(node.actual_rows, node.plan_rows)
-        if loops is not None and node.actual_total_time is not None:
+        if node.actual_total_time is not None:
             m.inclusive_time_ms = (
                 float(node.actual_total_time) * float(loops) / m.parallel_processes
             )
-        elif loops == 0:
-            m.inclusive_time_ms = 0.0 if node.actual_total_time is not None else None
 
     cte_share = _cte_shares(nodes, metrics, index)
 
     # Pass 2: self figures (any order works now that inclusive figures are known).
     for i, node in enumerate(nodes):
         m = metrics[i]
-        counted = [metrics[index[id(c)]] for c in _counted_children(node)]
+        kids = counted[i]
         body_time, body_blocks = cte_share.get(i, (0.0, {}))
         if m.inclusive_time_ms is not None:
             self_time = m.inclusive_time_ms - body_time
-            for c in counted:
-                self_time -= c.inclusive_time_ms or 0.0
+            for c in kids:
+                self_time -= metrics[c].inclusive_time_ms or 0.0
             if self_time < 0:
                 m.exclusive_time_clamped_ms = -self_time
                 self_time = 0.0
             m.exclusive_time_ms = self_time
+        fields = node.__dict__  # the validated fields; getattr() per block field is slower
         if node.total_cost is not None:
-            children_cost = sum((c.total_cost or 0.0) for c in _counted_children(node))
-            m.exclusive_cost = max(node.total_cost - children_cost, 0.0)
+            cost = node.total_cost
+            for c in kids:
+                cost -= nodes[c].total_cost or 0.0
+            m.exclusive_cost = cost if cost > 0 else 0.0
+        if not kids and not body_blocks:  # a leaf, the commonest node: its own figures
+            m.exclusive_blocks = {
+                name: own if own > 0 else 0
+                for name in BLOCK_FIELDS
+                if (own := fields[name]) is not None
+            }
+            continue
+        kid_fields = [nodes[c].__dict__ for c in kids]
+        blocks = m.exclusive_blocks
         for name in BLOCK_FIELDS:
-            own = getattr(node, name)
+            own = fields[name]
             if own is None:
                 continue
             rest = own - body_blocks.get(name, 0)
-            for child in _counted_children(node):
-                rest -= getattr(child, name) or 0
-            m.exclusive_blocks[name] = max(rest, 0)
+            for kid in kid_fields:
+                rest -= kid[name] or 0
+            blocks[name] = rest if rest > 0 else 0
 
     _shares(nodes, metrics)
     return metrics

@@ -238,7 +238,7 @@ class PlanNode(_Raw):
 
     def __repr__(self) -> str:
         where = f", relation={self.relation_name!r}" if self.relation_name else ""
-        return f"PlanNode(id={self._id}, node_type={self.node_type!r}{where})"
+        return f"PlanNode(id={self.id}, node_type={self.node_type!r}{where})"
 
     __str__ = __repr__
 
@@ -246,27 +246,27 @@ class PlanNode(_Raw):
     @property
     def id(self) -> int:
         """Pre-order index of this node in its plan (the root is 0); stable for a given plan."""
-        return self._id
+        return self.__pydantic_private__["_id"]  # type: ignore[no-any-return,index]
 
     @property
     def depth(self) -> int:
         """Distance from the root (the root is 0)."""
-        return self._depth
+        return self.__pydantic_private__["_depth"]  # type: ignore[no-any-return,index]
 
     @property
     def children(self) -> tuple[PlanNode, ...]:
         """Child nodes: ``"Plans"`` in order, then any Citus worker plans (``remote``)."""
-        return self._children
+        return self.__pydantic_private__["_children"]  # type: ignore[no-any-return,index]
 
     @property
     def parent(self) -> PlanNode | None:
         """The parent node, or None for the root."""
-        return self._parent
+        return self.__pydantic_private__["_parent"]  # type: ignore[no-any-return,index]
 
     @property
     def remote(self) -> bool:
         """True for a plan that ran on another server (a Citus task's ``Remote Plan``)."""
-        return self._remote
+        return self.__pydantic_private__["_remote"]  # type: ignore[no-any-return,index]
 
     @property
     def relation(self) -> str | None:
@@ -304,8 +304,9 @@ class PlanNode(_Raw):
 
     # --- derived metrics (see planalyzer.plan.metrics for the formulas) ---------------------
     def _m(self) -> NodeMetrics:
-        assert self._metrics is not None, "metrics are attached by planalyzer.plan.parse"
-        return self._metrics
+        metrics: NodeMetrics | None = self.__pydantic_private__["_metrics"]  # type: ignore[index]
+        assert metrics is not None, "metrics are attached by planalyzer.plan.parse"
+        return metrics
 
     @property
     def inclusive_time_ms(self) -> float | None:
@@ -430,7 +431,39 @@ class PlanNode(_Raw):
         while stack:
             node = stack.pop()
             yield node
-            stack.extend(reversed(node._children))
+            stack.extend(reversed(node.__pydantic_private__["_children"]))  # type: ignore[index]
+
+
+def _init_node_links(self: PlanNode, context: Any, /) -> None:
+    """Set a new node's tree links to their defaults, the parser fills them in afterwards.
+
+    Replaces pydantic's generic private-attribute initialiser for `PlanNode`, which resolves and
+    copies each default one by one and cost more per node than validating the node itself
+    (benchmarks/README.md). The tree links are the private attributes declared above.
+    """
+    object.__setattr__(
+        self,
+        "__pydantic_private__",
+        {
+            "_id": 0,
+            "_depth": 0,
+            "_children": (),
+            "_parent": None,
+            "_remote": False,
+            "_metrics": None,
+        },
+    )
+
+
+PlanNode.model_post_init = _init_node_links  # type: ignore[method-assign,assignment]
+assert set(PlanNode.__private_attributes__) == {
+    "_id",
+    "_depth",
+    "_children",
+    "_parent",
+    "_remote",
+    "_metrics",
+}, "keep _init_node_links in step with PlanNode's private attributes"
 
 
 class Plan(_Raw):

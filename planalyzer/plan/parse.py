@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from planalyzer.errors import PlanParseError
 from planalyzer.plan._json import JSONSyntaxError, loads_iterative
@@ -149,7 +150,17 @@ def _bytes_to_text(raw: bytes) -> str:
 
 
 def _loads(text: str) -> Any:
-    """`json.loads`, falling back to the iterative decoder for very deep documents."""
+    """Decode JSON text: pydantic-core's decoder, else `json.loads`, else the iterative one.
+
+    pydantic-core's ``from_json`` (jiter) is about 1.6x faster than `json.loads` and yields the
+    same values (floats are correctly rounded, big integers kept), but it refuses documents
+    nested more than a few hundred levels and lone surrogate escapes; those go to the standard
+    library, and from there to `loads_iterative` when even that recurses too deeply.
+    """
+    try:
+        return from_json(text)
+    except ValueError:
+        pass
     try:
         return json.loads(text)
     except RecursionError:
@@ -245,49 +256,74 @@ def _build_nodes(root_raw: Any, root_path: str) -> tuple[PlanNode, ...]:
     """Validate every node, pre-order, and link parents and children; no recursion."""
     nodes: list[PlanNode] = []
     children: list[list[PlanNode]] = []
-    # (raw node, JSON path, parent index or -1, depth, remote)
-    stack: list[tuple[Any, str, int, int, bool]] = [(root_raw, root_path, -1, 0, False)]
+    links: list[dict[str, Any]] = []  # each node's private tree links, written directly
+    validate = PlanNode.model_validate
+    # (raw node, JSON path, parent index or -1, depth, remote); the path is built lazily, as a
+    # (parent path, index) pair, because it is only read when something is wrong.
+    stack: list[tuple[Any, Any, int, int, bool]] = [(root_raw, root_path, -1, 0, False)]
     while stack:
-        raw, path, parent_index, depth, remote = stack.pop()
+        raw, where, parent_index, depth, remote = stack.pop()
         if not isinstance(raw, dict):
-            raise PlanParseError(path, f"expected a plan node object, got {_kind(raw)}")
+            raise PlanParseError(_path(where), f"expected a plan node object, got {_kind(raw)}")
         if depth > MAX_PLAN_DEPTH:
-            raise PlanParseError(path, f"the plan is nested deeper than {MAX_PLAN_DEPTH} levels")
+            raise PlanParseError(
+                _path(where), f"the plan is nested deeper than {MAX_PLAN_DEPTH} levels"
+            )
         sub_plans = raw.get("Plans")
         fields = {k: v for k, v in raw.items() if k != "Plans"} if sub_plans is not None else raw
-        node = _validate(PlanNode, fields, path)
+        try:
+            node = validate(fields)
+        except ValidationError:
+            node = _validate(PlanNode, fields, _path(where))  # raises with the path
         index = len(nodes)
-        node._id = index
-        node._depth = depth
-        node._remote = remote
+        private = node.__pydantic_private__
+        assert private is not None
+        private["_id"] = index
+        private["_depth"] = depth
+        private["_remote"] = remote
         nodes.append(node)
         children.append([])
+        links.append(private)
         if parent_index >= 0:
-            node._parent = nodes[parent_index]
+            private["_parent"] = nodes[parent_index]
             children[parent_index].append(node)
-        pending: list[tuple[Any, str, int, int, bool]] = []
-        if sub_plans is not None:
-            plans_path = _key_path(path, "Plans")
-            if not isinstance(sub_plans, list):
-                raise PlanParseError(
-                    plans_path, f"expected a list of nodes, got {_kind(sub_plans)}"
-                )
-            pending.extend(
-                (child, f"{plans_path}[{i}]", index, depth + 1, remote)
-                for i, child in enumerate(sub_plans)
+        if sub_plans is not None and not isinstance(sub_plans, list):
+            raise PlanParseError(
+                _key_path(_path(where), "Plans"),
+                f"expected a list of nodes, got {_kind(sub_plans)}",
             )
         if "Distributed Query" in raw:
-            pending.extend(
+            stack.extend(
                 (child, child_path, index, depth + 1, True)
-                for child, child_path in _remote_plans(
-                    raw["Distributed Query"], _key_path(path, "Distributed Query")
+                for child, child_path in reversed(
+                    list(
+                        _remote_plans(
+                            raw["Distributed Query"], _key_path(_path(where), "Distributed Query")
+                        )
+                    )
                 )
             )
-        stack.extend(reversed(pending))
-    for node, kids in zip(nodes, children, strict=True):
+        if sub_plans:
+            # pushed last so that "Plans" come first in pre-order, then the remote plans
+            stack.extend(
+                (sub_plans[i], (where, i), index, depth + 1, remote)
+                for i in range(len(sub_plans) - 1, -1, -1)
+            )
+    for private, kids in zip(links, children, strict=True):
         if kids:
-            node._children = tuple(kids)
+            private["_children"] = tuple(kids)
     return tuple(nodes)
+
+
+def _path(where: Any) -> str:
+    """The JSON path of a node from its lazy form: a string, or (parent's form, child index)."""
+    indexes: list[int] = []
+    while not isinstance(where, str):
+        where, i = where
+        indexes.append(i)
+    for i in reversed(indexes):
+        where = f"{_key_path(where, 'Plans')}[{i}]"
+    return where
 
 
 def _remote_plans(value: Any, path: str) -> Iterator[tuple[Any, str]]:
@@ -314,15 +350,38 @@ def _validate(model: type[Any], fields: dict[str, Any], path: str) -> Any:
     try:
         return model.model_validate(fields)
     except ValidationError as err:
-        first = err.errors(include_url=False)[0]
+        errors = err.errors(include_url=False)
+        first = errors[0]
         where = path
-        for part in first["loc"]:
+        for part in _input_loc(fields, first["loc"]):
             where = _key_path(where, part)
         if first["type"] == "missing":
             reason = f"required key {first['loc'][-1]!r} is missing"
         else:
             reason = f"{first['msg'].lower()} (got {first['input']!r:.60})"
-        more = len(err.errors()) - 1
+        # a value failing both branches of ``int | float`` is one problem, not two
+        more = len({_input_loc(fields, e["loc"]) for e in errors}) - 1
         if more:
             reason += f"; and {more} more problem{'s' if more > 1 else ''} in this object"
         raise PlanParseError(where, reason) from None
+
+
+def _input_loc(fields: Any, loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The part of a pydantic error location that exists in the input.
+
+    pydantic appends union branch names (``Actual Rows`` -> ``int``) that are not keys.
+    """
+    kept: list[int | str] = []
+    current = fields
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        elif not kept or isinstance(current, dict):
+            kept.append(part)  # a missing key: still where the problem is
+            break
+        else:
+            break
+        kept.append(part)
+    return tuple(kept)
