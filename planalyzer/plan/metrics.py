@@ -81,7 +81,9 @@ def is_cte_body(node: PlanNode) -> bool:
 
 def _processes(node: PlanNode, inherited: int) -> int:
     """How many processes executed ``node`` concurrently."""
-    if node.workers:
+    # Only a Workers array with per-worker loops says who ran the node; with VERBOSE off a Sort
+    # or Hash still lists its workers, but only with their sort/hash figures.
+    if node.workers and any(w.actual_loops is not None for w in node.workers):
         worker_loops = sum((w.actual_loops or 0) for w in node.workers)
         looped = sum(1 for w in node.workers if (w.actual_loops or 0) > 0)
         leader = 1 if (node.actual_loops or 0) > worker_loops else 0
