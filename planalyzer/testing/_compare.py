@@ -57,7 +57,7 @@ def _plans(left: Any, right: Any, verbosity: int) -> list[str]:
     from planalyzer.testing._shape import first_difference, path_to
 
     diff = first_difference(left, right)
-    lines = [f"{left!r} == {right!r}"]
+    lines = []
     if diff is None:
         lines.append("the plans have the same shape (node types, relations, indexes, joins);")
         lines.append("Plan == compares identity: use assert_plan(a).matches(b) for shapes")
@@ -78,6 +78,16 @@ def _plans(left: Any, right: Any, verbosity: int) -> list[str]:
     return lines
 
 
+def _label(value: Any) -> str:
+    """A short name for one side, for pytest's first line (``assert <left> == <right>``)."""
+    if isinstance(value, list | tuple) and value and all(_ours(v) for v in value):
+        kind = type(value[0]).__name__
+        inner = f"{len(value)} {kind}{'s' if len(value) != 1 else ''}"
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    text = repr(value)
+    return text if len(text) <= 60 else f"<{type(value).__name__}>"
+
+
 def explain_comparison(op: str, left: Any, right: Any, verbosity: int) -> list[str] | None:
     """Lines explaining ``left op right``, or None when neither side is a planalyzer object."""
     if not (is_planalyzer_object(left) or is_planalyzer_object(right)):
@@ -85,9 +95,9 @@ def explain_comparison(op: str, left: Any, right: Any, verbosity: int) -> list[s
     from planalyzer.plan.model import Plan
 
     if isinstance(left, Plan) and isinstance(right, Plan):
-        lines = _plans(left, right, verbosity)
+        lines = [f"{_label(left)} {op} {_label(right)}", *_plans(left, right, verbosity)]
     else:
-        lines = [f"comparing with {op}:"]
+        lines = [f"{_label(left)} {op} {_label(right)}"]
         lines += _describe_findings("left", left) + _describe_findings("right", right)
     return _bounded(lines, verbosity)
 

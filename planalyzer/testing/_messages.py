@@ -76,6 +76,9 @@ class PlanAssertionError(AssertionError):
         return (_rebuild, state)
 
 
+PlanAssertionError.__module__ = "planalyzer.testing"  # tracebacks name the public path
+
+
 def _rebuild(
     message: str,
     expectation: str,

@@ -87,7 +87,6 @@ def plan_fixture(
         True
     """
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def _plans(request: pytest.FixtureRequest) -> ConnectionPlans:
         conn = request.getfixturevalue(connection_fixture)
         try:
@@ -97,4 +96,4 @@ def plan_fixture(
         return ConnectionPlans(conn, config=config)
 
     _plans.__doc__ = f"Explain and check plans on the connection of fixture {connection_fixture!r}."
-    return _plans  # type: ignore[no-any-return]
+    return pytest.fixture(scope=scope)(_plans)  # type: ignore[call-overload,no-any-return]

@@ -106,7 +106,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
         from planalyzer.rules.config import RuleConfig
 
         config = RuleConfig()
-    check_plans(plans, policy, config)
+    try:
+        check_plans(plans, policy, config)
+    except AssertionError as failure:
+        # the message says everything; a traceback into this hook would only add noise
+        pytest.fail(str(failure), pytrace=False)
     return result
 
 
@@ -156,8 +160,12 @@ def planalyzer_conn(pytestconfig: pytest.Config) -> Iterator[Any]:
     try:
         conn = psycopg.connect(settings.dsn)
     except psycopg.Error as err:
+        problem = str(err)
+    else:
+        problem = ""
+    if problem:  # failed outside the except block, so no chained psycopg traceback
         pytest.fail(
-            f"planalyzer: cannot connect to planalyzer_dsn {safe_dsn(settings.dsn)}: {err}",
+            f"planalyzer: cannot connect to planalyzer_dsn {safe_dsn(settings.dsn)}: {problem}",
             pytrace=False,
         )
     try:
