@@ -73,6 +73,8 @@ STYLE = (
 .pa-view .pa-note { color: #60646c; font-style: italic; margin: 4px 0; }
 .pa-view .pa-section { margin-top: 10px; }
 .pa-view .pa-section > summary { font-weight: 600; border-left: 0; }
+.pa-view pre { background: #f5f6f8; padding: 6px 8px; border-radius: 4px; overflow-x: auto;
+  white-space: pre-wrap; }
 """
     + _HEAT_RULES
     + "\n"

@@ -344,53 +344,90 @@ def render_finding_html(finding: Finding) -> str:
 # --- advice -----------------------------------------------------------------------------------
 
 
+def _texts(obj: Any, *attrs: str) -> list[str]:
+    """The non-empty strings held by ``attrs`` of ``obj`` (each a str or a sequence of str)."""
+    out: list[str] = []
+    for attr in attrs:
+        value = getattr(obj, attr, None)
+        if isinstance(value, str):
+            value = [value]
+        out.extend(str(v) for v in value or () if v)
+    return out
+
+
+def _saving(before: float | None, after: float | None) -> str:
+    return fmt_share(1 - after / before) if before and after is not None else "?"
+
+
 def render_advice_html(advice: Any) -> str:
-    """The recommended indexes as a table: statement, cost before/after, saving, size.
+    """The recommended indexes as a table: cost before/after, saving, size, what each serves.
 
     Read through the advisor's public attributes with ``getattr`` so this layer never imports
-    the advisor; per-statement results and rejected candidates follow in collapsible sections.
+    the advisor. Per-statement costs, notes, rejected candidates and the migration follow in
+    collapsible sections.
     """
     recs = list(getattr(advice, "recommendations", ()) or ())
     total = sum(getattr(r, "size_bytes", 0) or 0 for r in recs)
     noun = "index" if len(recs) == 1 else "indexes"
-    head = (
-        f"Recommended: {len(recs)} {noun}, {fmt_bytes(total)} in all"
-        if recs
-        else ("No index to recommend")
-    )
-    header = el(
-        "tr",
-        el("th", "#", cls="pa-num"),
-        el("th", "index"),
-        el("th", "cost before", cls="pa-num"),
-        el("th", "cost after", cls="pa-num"),
-        el("th", "saving", cls="pa-num"),
-        el("th", "size", cls="pa-num"),
-        el("th", "serves", cls="pa-num"),
-    )
-    rows = [header]
+    head = f"Recommended: {len(recs)} {noun}, {fmt_bytes(total)} in all"
+    if not recs:
+        head = "No index to recommend"
+    before, after = getattr(advice, "cost_before", None), getattr(advice, "cost_after", None)
+    sub = None
+    if before and after is not None:
+        sub = (
+            f"Weighted workload cost {fmt_cost(before)} → {fmt_cost(after)} "
+            f"(−{_saving(before, after)}), proven with hypothetical indexes."
+        )
+    rows = [
+        el(
+            "tr",
+            el("th", "#", cls="pa-num"),
+            el("th", "index"),
+            el("th", "cost before", cls="pa-num"),
+            el("th", "cost after", cls="pa-num"),
+            el("th", "saving", cls="pa-num"),
+            el("th", "size", cls="pa-num"),
+            el("th", "serves", cls="pa-num"),
+        )
+    ]
     for number, rec in enumerate(recs, start=1):
-        before, after = getattr(rec, "cost_before", None), getattr(rec, "cost_after", None)
-        saving = fmt_share(1 - after / before) if before and after is not None else "?"
+        rec_before, rec_after = getattr(rec, "cost_before", None), getattr(rec, "cost_after", None)
         queries = getattr(rec, "queries", None)
-        notes = [
-            el("div", text, cls="pa-note")
-            for attr in ("reason", "why", "note", "warning")
-            if isinstance(text := getattr(rec, attr, None), str) and text
-        ]
+        served = (
+            "?"
+            if queries is None
+            else f"{len(queries)} statement" + ("s" if len(queries) != 1 else "")
+        )
+        badges = []
+        if getattr(rec, "verifiable", True) is False:
+            badges.append(el("span", "not verifiable with HypoPG", cls="pa-badge pa-sev-warning"))
+        lines = [el("div", text, cls="pa-note") for text in _texts(rec, "reasons", "fixes")]
+        lines += [el("div", text, cls="pa-note pa-bad") for text in _texts(rec, "notes")]
         rows.append(
             el(
                 "tr",
                 el("td", number, cls="pa-num"),
-                el("td", el("code", _clip(str(getattr(rec, "create_sql", "")))), notes),
-                el("td", fmt_cost(before), cls="pa-num"),
-                el("td", fmt_cost(after), cls="pa-num"),
-                el("td", saving, cls="pa-num pa-good"),
+                el(
+                    "td",
+                    el("span", getattr(rec, "name", None) or "", cls="pa-name"),
+                    badges,
+                    el("div", el("code", _clip(str(getattr(rec, "create_sql", ""))))),
+                    lines,
+                ),
+                el("td", fmt_cost(rec_before), cls="pa-num"),
+                el("td", fmt_cost(rec_after), cls="pa-num"),
+                el("td", _saving(rec_before, rec_after), cls="pa-num pa-good"),
                 el("td", fmt_bytes(getattr(rec, "size_bytes", None)), cls="pa-num"),
-                el("td", len(queries) if queries is not None else "?", cls="pa-num"),
+                el("td", served, cls="pa-num"),
             )
         )
-    sections: list[object] = [el("div", head, cls="pa-head"), el("table", rows) if recs else None]
+    sections: list[object] = [
+        el("div", head, cls="pa-head"),
+        el("div", sub, cls="pa-sub") if sub else None,
+        el("table", rows) if recs else None,
+        (el("div", note, cls="pa-note") for note in _texts(advice, "notes")),
+    ]
     per_query = list(getattr(advice, "per_query", ()) or ())
     if per_query:
         sections.append(_per_query_section(per_query))
@@ -404,31 +441,51 @@ def render_advice_html(advice: Any) -> str:
                 cls="pa-section",
             )
         )
+    migration = getattr(advice, "migration", None)
+    if recs and callable(migration):
+        up, _down = migration()
+        sections.append(
+            el(
+                "details",
+                el("summary", "Migration (up)"),
+                el("pre", el("code", up), cls="pa-mono"),
+                cls="pa-section",
+            )
+        )
     return _view(sections, kind="advice")
 
 
 def _per_query_section(per_query: list[Any]) -> Markup:
-    """Each statement's cost before and after the recommended indexes."""
+    """Each statement's weight and cost before and after the recommended indexes."""
     rows = [
         el(
             "tr",
+            el("th", "#", cls="pa-num"),
             el("th", "statement"),
+            el("th", "weight", cls="pa-num"),
             el("th", "cost before", cls="pa-num"),
             el("th", "cost after", cls="pa-num"),
             el("th", "saving", cls="pa-num"),
         )
     ]
-    for item in per_query:
+    for number, item in enumerate(per_query):
         before, after = getattr(item, "cost_before", None), getattr(item, "cost_after", None)
-        saving = fmt_share(1 - after / before) if before and after is not None else "?"
         sql = getattr(item, "sql", None) or getattr(item, "statement", None) or ""
+        used = _texts(item, "indexes_used")
         rows.append(
             el(
                 "tr",
-                el("td", el("code", _clip(str(sql)))),
+                el("td", getattr(item, "position", number), cls="pa-num"),
+                el(
+                    "td",
+                    el("code", _clip(str(sql))),
+                    el("div", f"uses {', '.join(used)}", cls="pa-note") if used else None,
+                    (el("div", t, cls="pa-note") for t in _texts(item, "notes")),
+                ),
+                el("td", fmt_count(getattr(item, "weight", None)), cls="pa-num"),
                 el("td", fmt_cost(before), cls="pa-num"),
                 el("td", fmt_cost(after), cls="pa-num"),
-                el("td", saving, cls="pa-num"),
+                el("td", _saving(before, after), cls="pa-num"),
             )
         )
     return el(
