@@ -74,6 +74,7 @@ def advise(
     budget_bytes: int | None = None,
     max_indexes: int | None = None,
     min_improvement_ratio: float = 0.2,
+    min_cost_saving: float = 50.0,
     min_table_pages: int = 50,
     partial_max_fraction: float = 0.05,
     partial_max_distinct: int = 100,
@@ -96,6 +97,9 @@ def advise(
             verify, are listed apart and count against neither limit.
         min_improvement_ratio: least relative planner-cost saving (0.2 = 20 %) an index must
             bring to a statement that uses it, alone and again given the indexes chosen before.
+        min_cost_saving: least absolute saving, in planner cost units (1.0 = one sequential
+            page read), on that statement: below ~50 page reads the real difference is noise,
+            however often the statement runs.
         min_table_pages: tables under this many 8 kB pages get no index.
         partial_max_fraction: largest fraction of rows a constant may select for a partial
             index variant.
@@ -143,7 +147,11 @@ def advise(
     with hypothetical(conn) as session:
         whatif = WhatIf(session, lambda c: render_create(c).as_string(conn))
         validation = validate_candidates(
-            whatif, units, verifiable, min_improvement_ratio=min_improvement_ratio
+            whatif,
+            units,
+            verifiable,
+            min_improvement_ratio=min_improvement_ratio,
+            min_cost_saving=min_cost_saving,
         )
         selection = select_indexes(
             whatif,
@@ -152,6 +160,7 @@ def advise(
             budget_bytes=budget_bytes,
             max_indexes=max_indexes,
             min_improvement_ratio=min_improvement_ratio,
+            min_cost_saving=min_cost_saving,
         )
         final = {(u.position, u.scenario.label): whatif.outcome(u, selection.chosen) for u in units}
     return _assemble(
@@ -443,7 +452,7 @@ def _fixes(
         given = statement.plan
         source = given if given is not None else before_plan
         new_nodes = [after.plan.node(i) for i in after.nodes.get(candidate.key, ())]
-        relations = {n.relation_name for n in new_nodes} or {table}
+        relations = {_relation_of(n) for n in new_nodes} - {None} or {table}
         old_nodes = [
             n for n in source.nodes() if n.node_type in _SCANS and n.relation_name in relations
         ]
@@ -466,6 +475,16 @@ def _fixes(
                         f"{finding.node_id}: {finding.message}"
                     )
     return fixes
+
+
+def _relation_of(node: PlanNode) -> str | None:
+    """The table a node reads; a Bitmap Index Scan reads for the Bitmap Heap Scan above it."""
+    current: PlanNode | None = node
+    while current is not None:
+        if current.relation_name:
+            return current.relation_name
+        current = current.parent
+    return None
 
 
 def _node_label(node: PlanNode) -> str:

@@ -45,7 +45,9 @@ _HEADER = """\
 -- {what}
 -- CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block: run this with
 -- autocommit (psql without -1/--single-transaction; disable your migration tool's transaction).
--- A failed CONCURRENTLY build leaves an INVALID index behind: drop it, then run the step again.
+-- Send one statement at a time (psql -f does; a tool that sends the whole file as one query
+-- string makes it one implicit transaction). A failed CONCURRENTLY build leaves an INVALID
+-- index behind: drop it, then run the step again.
 """
 
 

@@ -37,6 +37,9 @@ from planalyzer.advise.validate import Key, Outcome, Unit, Validation, WhatIf
 
 __all__ = ["Selection", "select_indexes"]
 
+_TIE = 0.02
+_SMALLER = 0.75
+
 
 @dataclass
 class Selection:
@@ -56,6 +59,7 @@ def select_indexes(
     budget_bytes: int | None,
     max_indexes: int | None,
     min_improvement_ratio: float,
+    min_cost_saving: float = 0.0,
 ) -> Selection:
     """Pick indexes greedily among the validated candidates (see the module docstring).
 
@@ -67,6 +71,7 @@ def select_indexes(
         max_indexes: number of indexes allowed, or None.
         min_improvement_ratio: least relative saving an index must still bring, given the
             indexes chosen before it, on some statement that uses it.
+        min_cost_saving: least absolute saving it must still bring there.
 
     Returns:
         The selection; every validated candidate not chosen is in ``rejected`` with a reason.
@@ -105,14 +110,23 @@ def select_indexes(
         if not fitting:
             break
         ranked = sorted(fitting, key=lambda k: (-score(k, bound[k]), _order(pool[k])))
-        top = ranked[0]
+        # Near-ties (within 2 %) go to a clearly smaller index (under 3/4 of the leader's
+        # size): the planner's cost difference is noise at that point, and the bytes are not.
+        leader = score(ranked[0], bound[ranked[0]])
+        close = [k for k in ranked if score(k, bound[k]) >= leader - abs(leader) * _TIE]
+        smaller = [k for k in close if sizes[k] < _SMALLER * sizes[ranked[0]]]
+        top = min(smaller, key=lambda k: (sizes[k], _order(pool[k]))) if smaller else ranked[0]
+        ranked.remove(top)
+        ranked.insert(0, top)
         candidate = pool[top]
         fresh = {
             (u.position, u.scenario.label): whatif.outcome(u, [*chosen, candidate])
             for u in units
             if candidate.table in u.tables
         }
-        benefit, best_ratio = _benefit(units, current, fresh, top, validation.baseline)
+        benefit, best_ratio = _benefit(
+            units, current, fresh, top, validation.baseline, min_cost_saving
+        )
         bound[top] = benefit
         if best_ratio < min_improvement_ratio or benefit <= 0:
             rejected[top] = _reject(
@@ -125,7 +139,8 @@ def select_indexes(
                 bound,
             )
             continue
-        if len(ranked) > 1 and score(top, benefit) < score(ranked[1], bound[ranked[1]]):
+        others = [score(k, bound[k]) for k in ranked[1:]]
+        if others and score(top, benefit) < max(others) - abs(max(others)) * _TIE:
             continue  # its score fell below another's last known score: re-rank first
         chosen.append(pool.pop(top))
         benefits[top] = benefit
@@ -153,12 +168,14 @@ def _benefit(
     after: dict[tuple[int, str], Outcome],
     key: Key,
     reference: dict[tuple[int, str], Outcome] | None = None,
+    min_saving: float = 0.0,
 ) -> tuple[float, float]:
     """Weighted cost saved, and the best saving on a unit whose plan uses ``key``.
 
     The best saving is relative to ``reference`` (the baseline without any index), so an
     index chosen late must still remove a real share of a statement's original cost: taking
     a statement from 5 to 1 after another index took it from 1,300 to 5 is not worth an index.
+    Statements where it saves less than ``min_saving`` cost units do not count for that.
     """
     reference = reference or before
     total = 0.0
@@ -170,7 +187,7 @@ def _benefit(
         old, new = before[ident].cost, after[ident].cost
         total += unit.weight * (old - new)
         original = reference[ident].cost
-        if key in after[ident].used and original > 0:
+        if key in after[ident].used and original > 0 and old - new >= min_saving:
             best = max(best, (old - new) / original)
     return total, best
 

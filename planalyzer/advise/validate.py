@@ -138,6 +138,7 @@ def validate_candidates(
     candidates: Sequence[IndexCandidate],
     *,
     min_improvement_ratio: float,
+    min_cost_saving: float = 0.0,
 ) -> Validation:
     """Check each verifiable candidate alone against the baseline plans.
 
@@ -147,6 +148,7 @@ def validate_candidates(
         candidates: verifiable candidates (B-tree).
         min_improvement_ratio: least relative cost saving, on at least one statement that uses
             the index, for it to be kept (0.1 = the cost drops by 10 %).
+        min_cost_saving: least absolute saving (planner cost units) on that statement.
 
     Returns:
         The baseline outcomes, the accepted candidates with their per-unit outcomes and sizes,
@@ -181,6 +183,20 @@ def validate_candidates(
             (baseline[k].cost - o.cost) / baseline[k].cost if baseline[k].cost > 0 else 0.0
             for k, o in users.items()
         )
+        saving = max(baseline[k].cost - o.cost for k, o in users.items())
+        if saving < min_cost_saving:
+            result.rejected.append(
+                Rejection(
+                    candidate=candidate,
+                    code="below-threshold",
+                    reason=(
+                        f"used, but saves at most {saving:,.1f} cost units on a statement "
+                        f"(min_cost_saving = {min_cost_saving:g}): the statement is cheap already"
+                    ),
+                    size_bytes=size,
+                )
+            )
+            continue
         if best < min_improvement_ratio:
             result.rejected.append(
                 Rejection(

@@ -186,10 +186,12 @@ def _build(
             error=err.diag.message_primary or str(err),
         )
     elapsed = (time.perf_counter() - started) * 1000
+    # The index itself plus, for a partitioned index, its attached partitions' indexes.
+    qualified = sql.Identifier(schema, name).as_string(conn) if schema else name
     row = conn.execute(
-        "SELECT sum(pg_relation_size(i.indexrelid))::int8 FROM pg_partition_tree(%s::regclass) t"
-        " JOIN pg_index i ON i.indexrelid = t.relid",
-        [sql.Identifier(schema, name).as_string(conn) if schema else name],
+        "SELECT sum(pg_relation_size(c.oid))::int8 FROM pg_class c WHERE c.oid = %s::regclass"
+        " OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)",
+        [qualified, qualified],
     ).fetchone()
     return IndexBuild(name=name, build_ms=elapsed, size_bytes=row[0] if row else None)
 
