@@ -57,7 +57,7 @@ STYLE = (
 .pa-view .pa-sev-info { color: #175cd3; border-color: #b2ccf5; background: #eff5ff; }
 .pa-view .pa-est { color: #6e3fc2; border-color: #cdb8f0; background: #f6f1ff; }
 .pa-view .pa-never { color: #80838d; border-color: #d9dce0; background: #f5f6f8; }
-.pa-view .pa-finding { margin: 3px 0; padding: 3px 8px; border-left: 3px solid;
+.pa-view .pa-finding { margin: 3px 0; padding: 3px 8px; border-left: 3px solid; font-size: 12px;
   border-radius: 3px; border-top: 0; border-right: 0; border-bottom: 0; }
 .pa-view .pa-finding .pa-msg { color: #1c2024; }
 .pa-view .pa-finding .pa-suggest { color: #3d4047; }

@@ -27,16 +27,17 @@ def fmt_ms(ms: float | None) -> str:
 
 
 def fmt_share(share: float | None) -> str:
-    """A fraction as a percentage; below 1 % keeps one decimal so "0 %" never hides work.
+    """A fraction as a percentage, never rounded to a misleading 0 % or 100 %.
 
     Example:
-        >>> [fmt_share(v) for v in (0.973, 0.0042, 0.0, None)]
-        ['97%', '0.4%', '0%', '?']
+        >>> [fmt_share(v) for v in (0.973, 0.0042, 0.0, 0.9953, 1.0, None)]
+        ['97%', '0.4%', '0%', '99.5%', '100%', '?']
     """
     if share is None:
         return "?"
-    if 0 < share < 0.01:
-        return f"{share * 100:.1f}%"
+    # Keep a decimal at both ends, so "0%" and "100%" mean exactly that.
+    if 0 < share < 0.01 or 0.995 <= share < 1:
+        return f"{min(share * 100, 99.9):.1f}%"
     return f"{share * 100:.0f}%"
 
 

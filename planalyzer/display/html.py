@@ -501,6 +501,7 @@ def render_diff_html(diff: PlanDiff, *, max_nodes: int = MAX_NODES) -> str:
     rows = [
         el(
             "tr",
+            el("th", ""),
             el("th", "before"),
             el("th", diff.measure, cls="pa-num"),
             el("th", ""),
@@ -515,6 +516,7 @@ def render_diff_html(diff: PlanDiff, *, max_nodes: int = MAX_NODES) -> str:
         rows.append(
             el(
                 "tr",
+                el("td", row.kind, cls="pa-k"),
                 el("td", row.before_label, cls=before_cls),
                 el("td", row.before_value, cls="pa-num"),
                 el("td", "→" if row.kind != "vanished" else "✕"),

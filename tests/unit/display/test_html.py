@@ -178,19 +178,19 @@ def test_advice_table_escapes_and_shows_costs_and_size():
     rec = SimpleNamespace(
         create_sql=f'CREATE INDEX CONCURRENTLY ON "{EVIL}" (customer_id)',
         cost_before=7454.0,
-        cost_after=8.44,
+        cost_after=1000.5,
         size_bytes=6_750_000,
         queries=["SELECT 1"],
     )
-    query = SimpleNamespace(sql=f"SELECT '{EVIL}'", cost_before=7454.0, cost_after=8.44)
+    query = SimpleNamespace(sql=f"SELECT '{EVIL}'", cost_before=7454.0, cost_after=1000.5)
     advice = SimpleNamespace(recommendations=[rec], per_query=[query], rejected=["x: unused"])
     markup = render_advice_html(advice)
     parsed = assert_well_formed(markup)
     assert "<script" not in markup
     assert rec.create_sql in parsed.text
     assert "7,454.00" in parsed.text
-    assert "8.44" in parsed.text
-    assert f"{(1 - 8.44 / 7454.0) * 100:.0f}%" in parsed.text
+    assert "1,000.50" in parsed.text
+    assert f"{(1 - 1000.5 / 7454.0) * 100:.0f}%" in parsed.text
     assert "6.4 MB" in parsed.text
     assert "Considered and rejected (1)" in parsed.text
 

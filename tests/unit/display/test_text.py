@@ -247,15 +247,15 @@ def test_advice_text_from_the_advisor_attributes():
     rec = SimpleNamespace(
         create_sql="CREATE INDEX CONCURRENTLY orders_customer_idx ON public.orders (customer_id)",
         cost_before=7454.0,
-        cost_after=8.44,
+        cost_after=1000.5,
         size_bytes=6_750_000,
         queries=["SELECT 1", "SELECT 2"],
     )
     advice = SimpleNamespace(recommendations=[rec], rejected=[])
     text = render_advice(advice)
     assert "Recommended: 1 index, 6.4 MB in all." in text
-    saving = 1 - 8.44 / 7454.0
-    assert f"cost 7,454.00 → 8.44 (-{saving * 100:.0f}%)" in text
+    saving = 1 - 1000.5 / 7454.0
+    assert f"cost 7,454.00 → 1,000.50 (-{saving * 100:.0f}%)" in text
     assert "serves 2 statements" in text
     empty = render_advice(SimpleNamespace(recommendations=[], rejected=[]))
     assert empty.startswith("No index to recommend")
