@@ -13,6 +13,7 @@ depth matters up to `MAX_PLAN_DEPTH`.
 from __future__ import annotations
 
 import codecs
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,8 +88,17 @@ def parse_all(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> lis
         >>> len(pa.parse_all(doc))
         2
     """
-    doc = decode(data)
-    return [_build_plan(stmt, path, shape) for stmt, path, shape in _statements(doc)]
+    # The cyclic garbage collector would walk every object built so far each time enough new
+    # containers pile up: on a 100,000-node plan that doubled the parse time. Nothing built here
+    # is garbage until the parse ends, so it is paused, and resumed as the caller had it.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        doc = decode(data)
+        return [_build_plan(stmt, path, shape) for stmt, path, shape in _statements(doc)]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def load(path: str | Path) -> Plan:
