@@ -68,7 +68,11 @@ def _plans(left: Any, right: Any, verbosity: int) -> list[str]:
             lines.append(f"  left:  {describe_node(diff.actual)}")
         if diff.expected is not None:
             lines.append(f"  right: {describe_node(diff.expected)}")
-    if verbosity >= 1 or diff is not None:
+    from planalyzer.plan.compare import compare
+
+    lines.append("pa.compare(left, right):")
+    lines.extend(f"  {line}" for line in str(compare(left, right)).splitlines())
+    if verbosity >= 1:
         mark_left = diff.mark if diff is not None else None
         mark_right = diff.expected.id if diff is not None and diff.expected is not None else None
         lines.append("left plan:")

@@ -74,6 +74,7 @@ class CheckedStatement:
         plan: its plan, or None when it was skipped.
         skipped: why it was not explained (None when it was).
         failures: the expectations it failed, with what was found.
+        note: a caveat about the plan (e.g. estimated only, because running it alone failed).
     """
 
     statement: CapturedStatement
@@ -81,6 +82,7 @@ class CheckedStatement:
     plan: Plan | None
     skipped: str | None = None
     failures: tuple[PlanAssertionError, ...] = ()
+    note: str | None = None
 
 
 @dataclass
@@ -197,15 +199,26 @@ class CapturedQueries:
         no_seq_scan, min_rows, floor, ignored, max_cost = checks
         if statement.method == "copy":
             return CheckedStatement(statement, count, None, "COPY cannot be explained")
+        note = None
         try:
             plan = explain(conn, statement.sql, statement.params, analyze=analyze)
         except UnsafeStatementError as err:
             return CheckedStatement(statement, count, None, f"not explainable: {err}")
         except ExplainError as err:
             _check_connection(conn)  # a broken connection is an error, not a skip
-            return CheckedStatement(
-                statement, count, None, f"the server could not explain it: {err}"
-            )
+            # Run alone, a statement can fail where it succeeded in the application's
+            # transaction (a DELETE whose referencing rows an earlier statement removed). Its
+            # estimated plan needs no execution, so check that rather than nothing.
+            try:
+                if not analyze:
+                    raise
+                plan = explain(conn, statement.sql, statement.params, analyze=False)
+            except ExplainError:
+                _check_connection(conn)
+                return CheckedStatement(
+                    statement, count, None, f"the server could not explain it: {err}"
+                )
+            note = f"estimated plan only: running it under ANALYZE failed: {err}"
         record(plan)
         checker = PlanChecker(plan, config=config)
         failures = []
@@ -221,7 +234,7 @@ class CapturedQueries:
                 step()
             except PlanAssertionError as err:
                 failures.append(err)
-        return CheckedStatement(statement, count, plan, None, tuple(failures))
+        return CheckedStatement(statement, count, plan, None, tuple(failures), note)
 
 
 def _check_connection(conn: psycopg.Connection[Any]) -> None:
@@ -266,6 +279,8 @@ def _combined_message(
         runs = f"run {result.count} times" if result.count > 1 else "run once"
         params = f"; params: {stmt.params!r}"[:200] if stmt.params is not None else ""
         parts.append(f"\n[{number}] {sql}\n    ({runs}{params})")
+        if result.note:
+            parts.append(f"    note: {result.note}")
         node_ids: list[int] = []
         for failure in result.failures:
             parts.append(f"    expected: {failure.expectation}")
@@ -296,37 +311,34 @@ def _combined_message(
     return "\n".join(parts)
 
 
-class _CursorRecorder:
-    """Mixin placed in front of the connection's cursor class while a capture is active."""
-
-    _planalyzer_capture: CapturedQueries
-    _planalyzer_method = "execute"
-
-    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        self._planalyzer_capture._add(self, query, params, self._planalyzer_method)
-        return super().execute(query, params, **kwargs)  # type: ignore[misc]
-
-    def executemany(self, query: Any, params_seq: Iterable[Any], **kwargs: Any) -> Any:
-        params_list = list(params_seq)  # a generator can be read once: keep what is sent
-        for params in params_list:
-            self._planalyzer_capture._add(self, query, params, "executemany")
-        return super().executemany(query, params_list, **kwargs)  # type: ignore[misc]
-
-    def stream(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        self._planalyzer_capture._add(self, query, params, "stream")
-        return super().stream(query, params, **kwargs)  # type: ignore[misc]
-
-    def copy(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
-        self._planalyzer_capture._add(self, statement, params, "copy")
-        return super().copy(statement, params, **kwargs)  # type: ignore[misc]
-
-
 def _recording_class(base: type, captured: CapturedQueries, method: str) -> type:
-    return type(
-        f"Capturing{base.__name__}",
-        (_CursorRecorder, base),
-        {"_planalyzer_capture": captured, "_planalyzer_method": method},
-    )
+    """A subclass of the connection's cursor class that notes each statement in ``captured``.
+
+    The capture is held in a closure rather than a class attribute, so nested captures on one
+    connection each record into their own `CapturedQueries`.
+    """
+
+    class Recording(base):  # type: ignore[valid-type,misc]
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            captured._add(self, query, params, method)
+            return super().execute(query, params, **kwargs)
+
+        def executemany(self, query: Any, params_seq: Iterable[Any], **kwargs: Any) -> Any:
+            params_list = list(params_seq)  # a generator can be read once: keep what is sent
+            for params in params_list:
+                captured._add(self, query, params, "executemany")
+            return super().executemany(query, params_list, **kwargs)
+
+        def stream(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            captured._add(self, query, params, "stream")
+            return super().stream(query, params, **kwargs)
+
+        def copy(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+            captured._add(self, statement, params, "copy")
+            return super().copy(statement, params, **kwargs)
+
+    Recording.__name__ = Recording.__qualname__ = f"Capturing{base.__name__}"
+    return Recording
 
 
 @contextlib.contextmanager
