@@ -580,7 +580,8 @@ def _rare_constant(pred: Predicate, facts: TableFacts, options: CandidateOptions
         single = len(pred.values) == 1 and pred.constant and pred.operator in ("=", "IN", "OR")
     else:
         single = False
-    if not single or _fraction(pred, facts) > options.partial_max_fraction:
+    # The tolerance absorbs float noise: 1 - 0.95 must count as 5 %.
+    if not single or _fraction(pred, facts) > options.partial_max_fraction + 1e-9:
         return False
     if pred.kind is not PredicateKind.EQ:
         return True

@@ -415,16 +415,18 @@ class _Collector:
             self._mentions(part, scope)
         limit = _limit(node.limitCount)
         if node.sortClause:
-            keys = [self._sort_key(item.node, scope, item) for item in node.sortClause]
-            for item in node.sortClause:
-                self._mentions(item.node, scope)
+            exprs = [self._output_target(i.node, scope, order_by=True) for i in node.sortClause]
+            keys = [
+                self._sort_key(e, scope, i) for e, i in zip(exprs, node.sortClause, strict=True)
+            ]
+            self._mentions(exprs, scope)
             resolved = tuple(k for k in keys if k is not None)
             if len(resolved) == len(keys):
                 self.orderings.append(Ordering(keys=resolved, limit=limit))
         if node.groupClause:
-            group_keys = [self._sort_key(item, scope, None) for item in node.groupClause]
-            for item in node.groupClause:
-                self._mentions(item, scope)
+            groups = [self._output_target(i, scope, order_by=False) for i in node.groupClause]
+            group_keys = [self._sort_key(e, scope, None) for e in groups]
+            self._mentions(groups, scope)
             resolved = tuple(k for k in group_keys if k is not None)
             if len(resolved) == len(group_keys):
                 self.orderings.append(Ordering(keys=resolved, limit=limit, grouping=True))
@@ -487,7 +489,12 @@ class _Collector:
         if not relations:
             return None
         if len(relations) == 1:
-            return relations[0] if relations[0] is not None else False
+            only = relations[0]
+            if only is None:
+                return False
+            known = self.columns_of(only) if self.columns_of is not None else None
+            # With the catalog, a column the table lacks belongs to an outer query.
+            return None if known is not None and column not in known else only
         if self.columns_of is None:
             self.unresolved.add(column)
             return False
@@ -682,21 +689,36 @@ class _Collector:
             Predicate(ref.table, ref.column, kind, operator, values, sql, expression)
         )
 
-    def _sort_key(self, expr: Any, scope: _Scope, item: ast.SortBy | None) -> SortKey | None:
-        """A plain-column sort key, following output aliases and positions to the column."""
+    def _output_target(self, expr: Any, scope: _Scope, *, order_by: bool) -> Any:
+        """Follow an ORDER BY/GROUP BY position or output name to the select-list expression.
+
+        PostgreSQL resolves a bare name in ORDER BY to an output column first, and in GROUP BY
+        to an input column first (SQL92 versus SQL99 rules); positions always mean outputs.
+        """
         if isinstance(expr, ast.A_Const) and isinstance(expr.val, ast.Integer):
             position = expr.val.ival - 1
-            if not 0 <= position < len(scope.target_list):
-                return None
-            expr = scope.target_list[position]
-        elif (
+            if 0 <= position < len(scope.target_list):
+                return scope.target_list[position]
+            return None
+        if (
             isinstance(expr, ast.ColumnRef)
             and len(expr.fields) == 1
             and isinstance(expr.fields[0], ast.String)
             and expr.fields[0].sval in scope.targets
-            and self._resolve(expr, _Scope(relations=scope.relations)) is None
         ):
-            expr = scope.targets[expr.fields[0].sval]
+            name = expr.fields[0].sval
+            if order_by or not self._is_input_column(name, scope):
+                return scope.targets[name]
+        return expr
+
+    def _is_input_column(self, name: str, scope: _Scope) -> bool:
+        tables = [t for t in scope.relations.values() if t is not None]
+        if self.columns_of is None:
+            return False
+        return any(name in (self.columns_of(t) or ()) for t in tables)
+
+    def _sort_key(self, expr: Any, scope: _Scope, item: ast.SortBy | None) -> SortKey | None:
+        """A plain-column sort key (``expr`` already followed to the select list)."""
         if not isinstance(expr, ast.ColumnRef):
             return None
         ref = self._resolve(expr, scope)
