@@ -21,6 +21,11 @@ Details:
   all the small ones together; the result is compared with the best single index that fits, and
   the better one is kept (the standard fix that bounds greedy knapsack at half the optimum).
 - **Pruning**: an index chosen early that a later, better index made unused is dropped again.
+- **Merging**: two chosen indexes on one table where one key is a prefix of the other (say
+  ``(customer_id) INCLUDE (total)`` and ``(customer_id, created_at)``) are replaced by one
+  (``(customer_id, created_at) INCLUDE (total)``) when that is smaller than both together and
+  keeps the weighted cost within 2 % (the index-merging step of Chaudhuri & Narasayya,
+  "Index Merging", ICDE 1999).
 
 Caveat: two indexes that only help together (a BitmapAnd of two single-column indexes) are each
 under-rated alone; the generator proposes the composite index instead, which the planner
@@ -148,6 +153,7 @@ def select_indexes(
         current.update(fresh)
 
     chosen, current = _prune(whatif, units, chosen, current, rejected, sizes, bound)
+    chosen, current = _merge(whatif, units, chosen, current, rejected, sizes, bound, benefits)
     if budget_bytes is not None:
         chosen, current, benefits = _best_single(
             units, validation, chosen, current, benefits, rejected, budget_bytes, bound
@@ -233,6 +239,75 @@ def _prune(
             )
         chosen = [c for c in chosen if c.key in used]
         current = {(u.position, u.scenario.label): whatif.outcome(u, chosen) for u in units}
+
+
+def _merge(
+    whatif: WhatIf,
+    units: Sequence[Unit],
+    chosen: list[IndexCandidate],
+    current: dict[tuple[int, str], Outcome],
+    rejected: dict[Key, Rejection],
+    sizes: dict[Key, int],
+    bound: dict[Key, float],
+    benefits: dict[Key, float],
+) -> tuple[list[IndexCandidate], dict[tuple[int, str], Outcome]]:
+    """Replace prefix-compatible pairs of chosen indexes by one merged index when it pays."""
+    merged_any = True
+    while merged_any:
+        merged_any = False
+        total = sum(u.weight * current[(u.position, u.scenario.label)].cost for u in units)
+        for a in chosen:
+            for b in chosen:
+                merged = _merged(a, b)
+                if merged is None:
+                    continue
+                trial = [c for c in chosen if c is not a and c is not b] + [merged]
+                size = whatif.size(merged)
+                if size >= sizes[a.key] + sizes[b.key]:
+                    continue
+                outcomes = {(u.position, u.scenario.label): whatif.outcome(u, trial) for u in units}
+                cost = sum(u.weight * outcomes[(u.position, u.scenario.label)].cost for u in units)
+                if cost > total * (1 + _TIE):
+                    continue
+                sizes[merged.key] = size
+                benefits[merged.key] = benefits.get(a.key, 0.0) + benefits.get(b.key, 0.0)
+                for old in (a, b):
+                    rejected[old.key] = _reject(
+                        old,
+                        "merged",
+                        f"merged with another chosen index into {merged.definition}",
+                        sizes,
+                        bound,
+                    )
+                chosen, current = trial, outcomes
+                merged_any = True
+                break
+            if merged_any:
+                break
+    return chosen, current
+
+
+def _merged(a: IndexCandidate, b: IndexCandidate) -> IndexCandidate | None:
+    """``b``'s key with ``a``'s INCLUDE columns when ``a``'s key is a proper prefix of ``b``'s."""
+    if (
+        a is b
+        or a.table != b.table
+        or a.where != b.where
+        or a.method != "btree"
+        or b.method != "btree"
+        or len(a.columns) >= len(b.columns)
+        or b.columns[: len(a.columns)] != a.columns
+    ):
+        return None
+    keys = set(b.column_names)
+    include = tuple(sorted((set(a.include) | set(b.include)) - keys))
+    return b.model_copy(
+        update={
+            "include": include,
+            "reasons": tuple(dict.fromkeys(b.reasons + a.reasons)),
+            "statements": tuple(sorted(set(a.statements + b.statements))),
+        }
+    )
 
 
 def _best_single(
