@@ -8,11 +8,9 @@ for it (the CLI does, for a terminal only); ``str()`` of any object is never col
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planalyzer.display._facts import (
-    describe_rejected,
     diff_headline,
     diff_rows,
     impact,
@@ -21,7 +19,6 @@ from planalyzer.display._facts import (
     statement_summary,
 )
 from planalyzer.display._format import (
-    fmt_bytes,
     fmt_cost,
     fmt_count,
     fmt_factor,
@@ -38,7 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MISESTIMATE_FACTOR",
-    "render_advice",
     "render_diff",
     "render_finding",
     "render_node_line",
@@ -347,60 +343,7 @@ def render_report(report: Report, *, width: int = WIDTH, color: bool = False) ->
     return "\n".join(lines)
 
 
-# --- advice --------------------------------------------------------------------------------------
-
-
-def render_advice(advice: Any, *, width: int = WIDTH) -> str:
-    """The advisor's result as a note: each index with what it serves, saves and weighs.
-
-    Written against the advisor's public attributes (``recommendations`` with ``create_sql``,
-    ``table``, ``size_bytes``, ``cost_before``/``cost_after``, ``queries``; ``rejected``), read
-    with ``getattr`` so the display layer does not import the advisor.
-    """
-    recs = list(getattr(advice, "recommendations", ()) or ())
-    lines: list[str] = []
-    if not recs:
-        lines.append("No index to recommend: no candidate was used by the planner and paid off.")
-    else:
-        total = sum(getattr(r, "size_bytes", 0) or 0 for r in recs)
-        noun = "index" if len(recs) == 1 else "indexes"
-        lines.append(f"Recommended: {len(recs)} {noun}, {fmt_bytes(total)} in all.")
-    for number, rec in enumerate(recs, start=1):
-        lines.append("")
-        lines.extend(_recommendation_lines(rec, number, width))
-    rejected = list(getattr(advice, "rejected", ()) or ())
-    if rejected:
-        lines.append("")
-        lines.append(f"Considered and rejected: {len(rejected)}.")
-        for item in rejected[:10]:
-            lines.extend(_wrap(describe_rejected(item), "  - ", "    ", width, 2))
-        if len(rejected) > 10:
-            lines.append(f"  … and {len(rejected) - 10} more (advice.rejected)")
-    return "\n".join(lines)
-
-
-def _recommendation_lines(rec: Any, number: int, width: int) -> list[str]:
-    """One recommendation: its CREATE statement, the saving, the size and what it serves."""
-    create = str(getattr(rec, "create_sql", "") or "")
-    lines = _wrap(create, f"{number}. ", "     ", width, 4)
-    before, after = getattr(rec, "cost_before", None), getattr(rec, "cost_after", None)
-    facts = []
-    if before is not None and after is not None:
-        saving = f" (-{fmt_share(1 - after / before)})" if before else ""
-        facts.append(f"cost {fmt_cost(before)} → {fmt_cost(after)}{saving}")
-    size = getattr(rec, "size_bytes", None)
-    if size is not None:
-        facts.append(f"size {fmt_bytes(size)}")
-    queries = getattr(rec, "queries", None)
-    if queries:
-        facts.append(f"serves {len(queries)} statement{'s' if len(queries) != 1 else ''}")
-    if facts:
-        lines.extend(_wrap(", ".join(facts), "   ", "   ", width, 2))
-    for attr in ("reason", "why", "note", "warning"):
-        text = getattr(rec, attr, None)
-        if isinstance(text, str) and text:
-            lines.extend(_wrap(text, "   ", "   ", width, 4))
-    return lines
+# --- comparison ----------------------------------------------------------------------------------
 
 
 def render_diff(diff: PlanDiff, *, width: int = WIDTH, limit: int = 12) -> str:
@@ -442,13 +385,3 @@ def render_diff(diff: PlanDiff, *, width: int = WIDTH, limit: int = 12) -> str:
     if matched > 0:
         lines.append(f"{matched} more matched node{'s' if matched != 1 else ''} barely changed.")
     return "\n".join(lines)
-
-
-def indent_block(text: str, prefix: str = "   ") -> str:
-    """Indent every line of ``text`` (for nesting one rendering inside another)."""
-    return "\n".join(prefix + line if line else line for line in text.splitlines())
-
-
-def join_sections(sections: Iterable[str]) -> str:
-    """Blank-line separated sections, skipping empty ones."""
-    return "\n\n".join(s for s in sections if s)

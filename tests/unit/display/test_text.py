@@ -9,7 +9,6 @@ import pytest
 import planalyzer as pa
 from planalyzer.display.text import (
     WIDTH,
-    render_advice,
     render_finding,
     render_node_line,
     render_plan,
@@ -239,23 +238,3 @@ def test_never_executed_node():
         }
     )  # fmt: skip
     assert "[2] Seq Scan on b  (never executed)" in str(plan)
-
-
-def test_advice_text_from_the_advisor_attributes():
-    from types import SimpleNamespace
-
-    rec = SimpleNamespace(
-        create_sql="CREATE INDEX CONCURRENTLY orders_customer_idx ON public.orders (customer_id)",
-        cost_before=7454.0,
-        cost_after=1000.5,
-        size_bytes=6_750_000,
-        queries=["SELECT 1", "SELECT 2"],
-    )
-    advice = SimpleNamespace(recommendations=[rec], rejected=[])
-    text = render_advice(advice)
-    assert "Recommended: 1 index, 6.4 MB in all." in text
-    saving = 1 - 1000.5 / 7454.0
-    assert f"cost 7,454.00 → 1,000.50 (-{saving * 100:.0f}%)" in text
-    assert "serves 2 statements" in text
-    empty = render_advice(SimpleNamespace(recommendations=[], rejected=[]))
-    assert empty.startswith("No index to recommend")
