@@ -221,3 +221,20 @@ def test_connection_state_is_left_as_found(aconn):
     assert aconn.info.transaction_status == status
     aconn.rollback()
     assert isinstance(aconn, psycopg.Connection)
+
+
+def test_prefix_compatible_choices_are_merged_into_one_index(aconn):
+    advice = advise(
+        aconn,
+        [
+            "SELECT * FROM orders WHERE customer_id = 42 ORDER BY created_at DESC LIMIT 10",
+            "SELECT count(*), sum(total) FROM orders WHERE customer_id = 1",
+        ],
+        weights=[100, 50],
+    )
+    [rec] = on_table(advice, "orders")
+    assert [c.name for c in rec.key_columns] == ["customer_id", "created_at"]
+    assert rec.include == ("total",)
+    assert rec.queries == (0, 1)
+    merged = [r for r in advice.rejected if r.code == "merged"]
+    assert len(merged) == 2
