@@ -9,7 +9,7 @@ Example:
     >>> assert_plan(plan).has_node("Seq Scan")
     Traceback (most recent call last):
     ...
-    planalyzer.testing._messages.PlanAssertionError: expected: a Seq Scan node
+    planalyzer.testing.PlanAssertionError: expected: a Seq Scan node
     ...
 
 The pytest plugin (``planalyzer.testing.plugin``, loaded through the ``pytest11`` entry point)

@@ -49,7 +49,10 @@ def _describe_findings(side: str, value: Any) -> list[str]:
         return [f"{side}: {value!r}"]
     if not findings:
         return [f"{side}: no findings"]
-    return [f"{side}: {len(findings)} findings", *render_findings(findings, limit=50).splitlines()]
+    return [
+        f"{side}: {len(findings)} findings",
+        *render_findings(findings, limit=len(findings)).splitlines(),
+    ]
 
 
 def _plans(left: Any, right: Any, verbosity: int) -> list[str]:

@@ -534,8 +534,13 @@ class PlanChecker:
         if ignored:
             expectation += f" (ignoring {', '.join(sorted(ignored))})"
         node_ids = [f.node_id for f in bad if f.node_id is not None]
-        found = [f"{len(bad)} finding{'s' if len(bad) != 1 else ''}, listed below"]
-        found += [f"{_found(self.plan.node(i))}" for i in dict.fromkeys(node_ids)]
+        where = [
+            f"{f.rule} on [{f.node_id}] {self.plan.node(f.node_id).display_name}"
+            if f.node_id is not None
+            else f"{f.rule} (statement)"
+            for f in bad
+        ]
+        found = [f"{len(bad)} finding{'s' if len(bad) != 1 else ''}: {'; '.join(where)}"]
         raise self._fail(expectation, found, node_ids, findings=bad, findings_title="findings")
 
     def node_count(

@@ -296,11 +296,13 @@ def _combined_message(
         if result.plan is None:  # failures only exist for explained plans
             continue
         mark = node_ids[0] if node_ids else None
+        title = f"    plan (node {mark} marked):" if mark is not None else "    plan:"
+        parts.append(title)
         parts.append(_indent(render_tree(result.plan, mark=mark, max_lines=_TREE_LINES)))
         checker = PlanChecker(result.plan)
         relevant = [f for f in checker.report.findings if f.node_id in set(node_ids)]
         if relevant:
-            parts.append("    findings:\n" + _indent(render_findings(relevant, limit=4), "  "))
+            parts.append("    findings:\n" + _indent(render_findings(relevant, limit=4), "    "))
     if len(failing) > _MAX_DETAILED:
         parts.append(f"\n... and {len(failing) - _MAX_DETAILED} more failing statements")
     if skipped:

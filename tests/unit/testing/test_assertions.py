@@ -268,6 +268,10 @@ def test_no_findings_lists_findings_with_suggestions():
     assert f"  {spill}" in message.splitlines()
     assert f"      suggestion: {spill.suggestion}" in message.splitlines()
     assert err.node_ids[0] == report.at_least("warning")[0].node_id
+    bad = report.at_least("warning")
+    node = plan.node(spill.node_id)
+    assert err.found[0].startswith(f"{len(bad)} finding")
+    assert f"sort-spill on [{node.id}] {node.display_name}" in err.found[0]
 
 
 def test_no_findings_ignore_and_severity_floor():
