@@ -1,5 +1,8 @@
 """planalyzer: read PostgreSQL query plans the way an expert DBA does."""
 
+from planalyzer.advise.advise import advise
+from planalyzer.advise.audit import AuditFinding, AuditReport, audit
+from planalyzer.advise.model import Advice, QueryAdvice, Recommendation, Rejection
 from planalyzer.errors import (
     AdviceError,
     ConfigError,
@@ -21,6 +24,7 @@ from planalyzer.live import (
     explain,
     hypothetical,
 )
+from planalyzer.plan.compare import NodeMatch, PlanDiff, compare
 from planalyzer.plan.model import JitInfo, Plan, PlanNode, Trigger, Worker
 from planalyzer.plan.parse import load, load_all, parse, parse_all
 from planalyzer.rules.config import RuleConfig
@@ -28,7 +32,10 @@ from planalyzer.rules.finding import Finding, Severity
 from planalyzer.rules.report import Report, analyze
 
 __all__ = [
+    "Advice",
     "AdviceError",
+    "AuditFinding",
+    "AuditReport",
     "CatalogFacts",
     "ConfigError",
     "DatabaseError",
@@ -39,10 +46,15 @@ __all__ = [
     "HypotheticalSession",
     "IndexSpec",
     "JitInfo",
+    "NodeMatch",
     "Plan",
+    "PlanDiff",
     "PlanNode",
     "PlanParseError",
     "PlanalyzerError",
+    "QueryAdvice",
+    "Recommendation",
+    "Rejection",
     "Report",
     "RuleConfig",
     "ServerVersionError",
@@ -51,8 +63,11 @@ __all__ = [
     "Trigger",
     "UnsafeStatementError",
     "Worker",
+    "advise",
     "analyze",
+    "audit",
     "catalog",
+    "compare",
     "explain",
     "hypothetical",
     "load",
