@@ -5,7 +5,8 @@ Run: ``python benchmarks/bench_parse.py`` (add ``--quick`` to skip the 100,000-n
 For each plan it measures, best of N runs:
 - ``json.loads(bytes)``: the floor any JSON-based reader pays;
 - ``pa.parse(bytes)``: decode + validation + tree links + every derived metric;
-- their ratio (the issue's target is <= 3x) and ``plan.to_json()``;
+- their ratio (the issue's target is <= 3x), against json.loads with the garbage collector
+  paused as pa.parse pauses it (json.loads with it on is printed too), and ``plan.to_json()``;
 - memory per node: tracemalloc peak of ``pa.parse`` minus the peak of ``json.loads`` alone,
   divided by the node count (what the typed tree costs on top of the decoded JSON).
 
@@ -112,14 +113,24 @@ def generate_plan(n_nodes: int, seed: int = 42) -> list[dict[str, Any]]:
     ]
 
 
-def best_of(runs: int, func: Callable[[], Any]) -> float:
-    """Best wall-clock time of ``runs`` calls, in seconds (garbage collector on, as for users)."""
+def best_of(runs: int, func: Callable[[], Any], *, gc_paused: bool = False) -> float:
+    """Best wall-clock time of ``runs`` calls, in seconds.
+
+    ``pa.parse`` pauses the cyclic garbage collector itself; ``json.loads`` does not, and on big
+    documents the collector's passes slow it down a lot, so it is timed both ways and the ratio
+    is taken against the faster (GC paused) figure.
+    """
     best = float("inf")
     for _ in range(runs):
         gc.collect()
-        start = time.perf_counter()
-        func()
-        elapsed = time.perf_counter() - start
+        if gc_paused:
+            gc.disable()
+        try:
+            start = time.perf_counter()
+            func()
+            elapsed = time.perf_counter() - start
+        finally:
+            gc.enable()
         best = min(best, elapsed)
     return best
 
@@ -139,7 +150,8 @@ def measure(name: str, raw: bytes, runs: int) -> dict[str, Any]:
     """Every figure of one table row."""
     plan = pa.parse(raw)
     n = len(plan.nodes())
-    loads_s = best_of(runs, lambda: json.loads(raw))
+    loads_gc_s = best_of(runs, lambda: json.loads(raw))
+    loads_s = best_of(runs, lambda: json.loads(raw), gc_paused=True)
     parse_s = best_of(runs, lambda: pa.parse(raw))
     to_json_s = best_of(runs, plan.to_json)
     assert plan.to_json() == json.loads(raw)  # the round trip holds on what we measure
@@ -149,6 +161,7 @@ def measure(name: str, raw: bytes, runs: int) -> dict[str, Any]:
         "plan": name,
         "nodes": n,
         "bytes": len(raw),
+        "loads_gc_ms": loads_gc_s * 1e3,
         "loads_ms": loads_s * 1e3,
         "parse_ms": parse_s * 1e3,
         "ratio": parse_s / loads_s,
@@ -184,14 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(
-        "| plan | nodes | JSON bytes | json.loads ms | pa.parse ms | ratio | µs/node "
-        "| to_json ms | extra memory B/node |"
+        "| plan | nodes | JSON bytes | json.loads ms (GC on) | json.loads ms (GC paused) "
+        "| pa.parse ms | ratio | µs/node | to_json ms | extra memory B/node |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, raw, runs in cases:
         row = measure(name, raw, runs or args.runs)
         print(
-            f"| {row['plan']} | {row['nodes']:,} | {row['bytes']:,} | {row['loads_ms']:.2f} "
+            f"| {row['plan']} | {row['nodes']:,} | {row['bytes']:,} | {row['loads_gc_ms']:.2f} "
+            f"| {row['loads_ms']:.2f} "
             f"| {row['parse_ms']:.2f} | {row['ratio']:.2f}x | {row['us_per_node']:.1f} "
             f"| {row['to_json_ms']:.2f} | {row['extra_bytes_per_node']:,.0f} |",
             flush=True,

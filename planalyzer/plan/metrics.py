@@ -11,7 +11,8 @@ buffers of a node include its children. The formulas below follow from that
   many processes ran the node at once: 1 outside a Gather; below a Gather/Gather Merge the
   processes that actually looped (from the per-worker ``Workers`` array when VERBOSE printed it,
   else ``Workers Launched`` + the leader). Multiplying by loops alone, as several visualisers do,
-  counts parallel work two or three times over.
+  counts parallel work two or three times over. A Gather's own InitPlans (``Params Evaluated``)
+  run once in the leader before the workers start, so they count as 1 process.
 - ``exclusive_time_ms = inclusive - sum(inclusive of children that ran inside it)``. InitPlans and
   SubPlans run inside the node they hang from, so they are subtracted. A CTE body (an InitPlan
   named ``CTE x``) runs lazily inside the CTE Scans that read it, so it is subtracted from those

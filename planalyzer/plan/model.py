@@ -585,7 +585,13 @@ class Plan(_Raw):
         """
         found = []
         for node in self._nodes:
-            if node_type is not None and node.node_type != node_type:
+            if (
+                node_type is not None
+                and node.node_type != node_type
+                # EXPLAIN's JSON says "Seq Scan" + "Parallel Aware"; the text form and users
+                # say "Parallel Seq Scan"
+                and not (node.parallel_aware and f"Parallel {node.node_type}" == node_type)
+            ):
                 continue
             if relation is not None and relation not in (
                 node.relation_name,

@@ -94,6 +94,15 @@ def test_find() -> None:
         assert plan.find(index=indexed[0].index_name)[0] is indexed[0]
 
 
+def test_find_accepts_the_parallel_prefix() -> None:
+    plan = pa.load(corpus_path("pev2/parallel_verbose.json"))
+    scan = plan.find(node_type="Seq Scan")
+    assert scan
+    assert scan[0].parallel_aware
+    assert plan.find(node_type="Parallel Seq Scan") == scan
+    assert plan.find(node_type="Parallel Aggregate") == []  # the partial Aggregate is not aware
+
+
 def test_display_name() -> None:
     plan = pa.load(corpus_path("pev2/parallel_verbose.json"))
     scan = plan.find(node_type="Seq Scan")[0]
