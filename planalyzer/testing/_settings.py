@@ -58,7 +58,7 @@ def safe_dsn(dsn: str) -> str:
     except Exception:  # an unparsable DSN is shown as a placeholder rather than leaked
         return "<unparsable dsn>"
     params.pop("password", None)
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def as_plan(value: PlanLike) -> Plan:
     if isinstance(value, Plan):
         return value
     if isinstance(value, os.PathLike):
-        return load(value)
+        return load(Path(value))
     if isinstance(value, str):
         text = value.strip()
         if text[:1] in ("[", "{") or "\n" in text:

@@ -320,7 +320,7 @@ def _recording_class(base: type, captured: CapturedQueries, method: str) -> type
     connection each record into their own `CapturedQueries`.
     """
 
-    class Recording(base):  # type: ignore[valid-type,misc]
+    class Recording(base):  # type: ignore[misc]
         def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
             captured._add(self, query, params, method)
             return super().execute(query, params, **kwargs)
