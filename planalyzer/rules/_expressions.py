@@ -378,8 +378,9 @@ def _key(expr: Any) -> Column | None:
     stack = [expr]
     while stack:
         item = stack.pop()
-        if isinstance(item, ast.ColumnRef) and len(item.fields or ()) > 1:
-            item.fields = item.fields[-1:]
+        fields = item.fields if isinstance(item, ast.ColumnRef) else None
+        if fields is not None and len(fields) > 1:
+            item.fields = fields[-1:]
         elif isinstance(item, ast.Node):
             stack.extend(_children(item))
         elif isinstance(item, tuple | list):

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pydantic import Field
 
 from planalyzer.plan.model import PlanNode
-from planalyzer.rules._estimates import is_misestimated, misestimate_origin
+from planalyzer.rules._estimates import Estimates
 from planalyzer.rules._expressions import (
     Comparison,
     create_index_sql,
@@ -127,6 +127,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     t: NestedLoopBlowupThresholds = ctx.thresholds
     if not ctx.timed:
         return
+    view = Estimates(ctx.plan, factor=t.underestimate_factor)
     for node in ctx.plan.nodes():
         if node.node_type != "Nested Loop" or not node.executed:
             continue
@@ -138,13 +139,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         share = ctx.share_of_total(inner_ms)
         if loops < t.min_loops or share is None or share < t.min_inner_time_share_ratio:
             continue
-        underestimated = (
-            is_misestimated(outer, factor=t.underestimate_factor)
-            and outer.estimate_direction == "under"
-        )
-        origin = (
-            misestimate_origin(outer, factor=t.underestimate_factor) if underestimated else None
-        )
+        underestimated = view.is_misestimated(outer) and outer.estimate_direction == "under"
+        origin = view.origin(outer) if underestimated else None
         scans = _inner_scans(inner)
         touched = _rows_touched_per_loop(scans, loops)
         severity = escalate(

@@ -33,14 +33,7 @@ from collections.abc import Iterator
 from pydantic import Field
 
 from planalyzer.plan.model import PlanNode
-from planalyzer.rules._estimates import (
-    JOIN_TYPES,
-    cte_body,
-    has_consequence,
-    is_misestimated,
-    misestimate_origin,
-    nearest_join,
-)
+from planalyzer.rules._estimates import JOIN_TYPES, Estimates, nearest_join
 from planalyzer.rules._expressions import (
     Column,
     node_comparisons,
@@ -72,16 +65,16 @@ class RowMisestimateThresholds(Thresholds):
     )
 
 
-def _actionable(node: PlanNode) -> bool:
+def _actionable(view: Estimates, node: PlanNode) -> bool:
     """False for estimates no statistics can fix: a recursive CTE's iterations are guessed."""
     if node.node_type in {"WorkTable Scan", "Recursive Union"}:
         return False
-    body = cte_body(node) if node.node_type == "CTE Scan" else None
+    body = view.cte_body(node)
     return body is None or body.node_type != "Recursive Union"
 
 
-def _is_significant(node: PlanNode, t: RowMisestimateThresholds) -> bool:
-    if not is_misestimated(node, factor=t.warning_factor):
+def _is_significant(view: Estimates, node: PlanNode, t: RowMisestimateThresholds) -> bool:
+    if not view.is_misestimated(node):
         return False
     larger = max(node.rows_total or 0.0, node.plan_rows_total or 0.0)
     return larger >= t.min_rows
@@ -192,12 +185,13 @@ def _where(node: PlanNode) -> str:
 def check(ctx: RuleContext) -> Iterator[Finding]:
     """Yield one finding per misestimate origin, linked to the nodes that inherit it."""
     t: RowMisestimateThresholds = ctx.thresholds
+    view = Estimates(ctx.plan, factor=t.warning_factor)
     inherited: dict[int, list[PlanNode]] = {}
     origins: dict[int, PlanNode] = {}
     for node in ctx.plan.nodes():
-        if not _is_significant(node, t):
+        if not _is_significant(view, node, t):
             continue
-        origin = misestimate_origin(node, factor=t.warning_factor)
+        origin = view.origin(node)
         origins[origin.id] = origin
         bucket = inherited.setdefault(origin.id, [])
         if node is not origin:
@@ -213,8 +207,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             critical_at=t.critical_factor,
             below=Severity.WARNING,
         )
-        actionable = _actionable(origin)
-        if not actionable or not has_consequence(origin):
+        actionable = _actionable(view, origin)
+        consequence = view.has_consequence(origin)
+        if not actionable or not consequence:
             severity = Severity.INFO
         impact, impact_basis = _impact_ms(origin)
         direction = origin.estimate_direction or "exact"
@@ -254,7 +249,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 "impact_basis": impact_basis,
                 "nearest_join_node_id": getattr(nearest_join(origin), "id", None),
                 "actionable": actionable,
-                "has_consequence": has_consequence(origin),
+                "has_consequence": consequence,
             },
             suggestion=_suggestion(origin),
             impact_ms=impact,
