@@ -256,3 +256,14 @@ def test_factor_threshold_can_be_raised() -> None:
         config=pa.RuleConfig(row_misestimate={"warning_factor": 1000}),
         min_severity=pa.Severity.INFO,
     )
+
+
+def test_a_plan_thousands_of_levels_deep_finds_the_origin_at_the_bottom() -> None:
+    node = _node("Seq Scan", 10, 100_000, **{"Relation Name": "t", "Filter": "(a = 1)"})
+    for _ in range(3000):
+        node["Parent Relationship"] = "Outer"
+        node = _node("Hash Join", 10, 100_000, Plans=[node])
+    plan = _plan(node)
+    (finding,) = assert_fires(plan, RULE)
+    assert plan.node(finding.node_id).relation_name == "t"
+    assert len(finding.related_node_ids) == 3000
