@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from planalyzer.errors import ConfigError
 from planalyzer.rules._spec import Thresholds
@@ -37,6 +37,14 @@ class RuleConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
     disabled: frozenset[str] = frozenset()
+    min_warning_impact_ms: float = Field(
+        1.0,
+        ge=0,
+        description="A finding that explains less time than this (ms) is reported as info, "
+        "whatever its rule says: a problem costing under a millisecond per execution matters "
+        "only for very frequent statements. Lower it (even to 0) for OLTP hot paths. Plans "
+        "without timing are not affected.",
+    )
 
     def __init__(self, **data: Any) -> None:
         from planalyzer.rules import ALL_RULES  # the registry imports this module's users
@@ -45,7 +53,7 @@ class RuleConfig(BaseModel):
         ids = {rule.id for rule in ALL_RULES}
         sections: dict[str, Thresholds] = {}
         for key, value in data.items():
-            if key == "disabled":
+            if key in _GLOBAL_KEYS:
                 continue
             if key not in rules:
                 known = ", ".join(sorted(rules))
@@ -54,7 +62,13 @@ class RuleConfig(BaseModel):
         for key, rule in rules.items():
             sections.setdefault(key, rule.thresholds())
         disabled = frozenset(_rule_ids(data.get("disabled", ()), ids))
-        super().__init__(disabled=disabled, **sections)
+        global_settings = {k: data[k] for k in _GLOBAL_KEYS - {"disabled"} if k in data}
+        try:
+            super().__init__(disabled=disabled, **global_settings, **sections)
+        except ValidationError as err:
+            first = err.errors(include_url=False)[0]
+            key = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(key, first["msg"]) from None
 
     def section(self, rule_id: str) -> Any:
         """The thresholds of the rule with this id (``"sort-spill"``) or key (``sort_spill``)."""
@@ -70,13 +84,21 @@ class RuleConfig(BaseModel):
 
     def with_changes(self, **changes: Any) -> RuleConfig:
         """A copy with some sections or ``disabled`` replaced (dict sections are merged)."""
-        data: dict[str, Any] = {"disabled": self.disabled, **(self.__pydantic_extra__ or {})}
+        data: dict[str, Any] = {
+            "disabled": self.disabled,
+            "min_warning_impact_ms": self.min_warning_impact_ms,
+            **(self.__pydantic_extra__ or {}),
+        }
         for key, value in changes.items():
             current = data.get(key)
             if isinstance(value, dict) and isinstance(current, Thresholds):
                 value = {**current.model_dump(), **value}
             data[key] = value
         return RuleConfig(**data)
+
+
+_GLOBAL_KEYS = frozenset({"disabled", "min_warning_impact_ms"})
+"""Keys of RuleConfig that are not rule sections."""
 
 
 def _section(key: str, model: type[Thresholds], value: Any) -> Thresholds:

@@ -106,8 +106,10 @@ def analyze(plan: Plan, *, config: RuleConfig | None = None) -> Report:
     """Run every enabled rule on ``plan``; findings ranked by the time (or cost) they explain.
 
     Rules that need actual figures are skipped for plans without ANALYZE (``rules_skipped``
-    says why). A rule that fails on an unexpected plan does not stop the others: its error is
-    reported as an ``internal-error`` info finding rather than raised.
+    says why). A finding explaining less time than ``config.min_warning_impact_ms`` (1 ms by
+    default) is lowered to info, with its rule's severity kept in the evidence. A rule that
+    fails on an unexpected plan does not stop the others: its error is reported as an
+    ``internal-error`` info finding rather than raised.
 
     Example:
         >>> import planalyzer as pa
@@ -143,8 +145,27 @@ def analyze(plan: Plan, *, config: RuleConfig | None = None) -> Report:
                 )
             )
         run.append(rule.id)
+    findings = [_cap_small_impact(f, config.min_warning_impact_ms) for f in findings]
     findings.sort(key=_rank_key)
     return Report(plan=plan, findings=tuple(findings), rules_run=tuple(run), rules_skipped=skipped)
+
+
+def _cap_small_impact(finding: Finding, floor_ms: float) -> Finding:
+    """Report as info a finding that explains less measured time than ``floor_ms``.
+
+    Relative shares make a 0.1 ms query's problems look critical; a DBA would not act on them.
+    The original severity is kept in the evidence so nothing is hidden.
+    """
+    if finding.impact_ms is None or finding.impact_ms >= floor_ms:
+        return finding
+    if finding.severity <= Severity.INFO:
+        return finding
+    evidence = {
+        **finding.evidence,
+        "rule_severity": finding.severity.value,
+        "min_warning_impact_ms": floor_ms,
+    }
+    return finding.model_copy(update={"severity": Severity.INFO, "evidence": evidence})
 
 
 def _rank_key(finding: Finding) -> tuple[float, float, int]:

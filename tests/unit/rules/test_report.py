@@ -168,3 +168,23 @@ def test_empty_report() -> None:
     assert report.worst() is None
     assert bool(report) is True
     assert repr(report) == "Report(findings=0)"
+
+
+def test_findings_explaining_under_a_millisecond_are_info() -> None:
+    """A 0.1 ms query's problems are real but not worth a warning; the rule's view is kept."""
+    plan = pa.load(PLANS / "inefficient-index" / "fires--filter-after-index.json")
+    strict = pa.analyze(plan, config=pa.RuleConfig(min_warning_impact_ms=0))
+    default = pa.analyze(plan)
+    (rule_view,) = strict.by_rule("inefficient-index")
+    (reported,) = default.by_rule("inefficient-index")
+    assert rule_view.impact_ms < 1.0
+    assert rule_view.severity > pa.Severity.INFO
+    assert reported.severity is pa.Severity.INFO
+    assert reported.evidence["rule_severity"] == rule_view.severity.value
+    assert reported.evidence["min_warning_impact_ms"] == 1.0
+
+
+def test_min_warning_impact_must_be_a_non_negative_number() -> None:
+    with pytest.raises(pa.ConfigError) as info:
+        pa.RuleConfig(min_warning_impact_ms=-1)
+    assert info.value.key == "min_warning_impact_ms"
