@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+
 import psycopg
 import pytest
 
-import planalyzer.advise.advise as advise_module
 from planalyzer.advise.advise import advise
 from planalyzer.errors import AdviceError
 from planalyzer.live.explain import explain
 from planalyzer.rules.report import analyze
 
 pytestmark = pytest.mark.hypopg
+
+# ``planalyzer.advise`` is also the re-exported function, so ``import planalyzer.advise.advise``
+# would resolve the attribute instead of the module; import the module by its full name.
+advise_module = importlib.import_module("planalyzer.advise.advise")
 
 HYPO_COUNT = "SELECT count(*) FROM hypopg_list_indexes"
 REAL_INDEXES = "SELECT schemaname, indexname, indexdef FROM pg_indexes ORDER BY 1, 2"
