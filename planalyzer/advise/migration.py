@@ -102,7 +102,7 @@ def _qualified(name: str) -> sql.Identifier:
 
 def _key(column: KeyColumn) -> sql.Composable:
     if column.expression:
-        parts: list[sql.Composable] = [sql.SQL("({})").format(sql.SQL(column.name))]  # type: ignore[arg-type]
+        parts: list[sql.Composable] = [sql.SQL("({})").format(sql.SQL(column.name))]
     else:
         parts = [sql.Identifier(column.name)]
     if column.opclass:
@@ -150,7 +150,7 @@ def render_create(
         names = sql.SQL(", ").join(sql.Identifier(n) for n in candidate.include)
         parts.append(sql.SQL("INCLUDE ({})").format(names))
     if candidate.where:
-        parts.append(sql.SQL("WHERE {}").format(sql.SQL(candidate.where)))  # type: ignore[arg-type]
+        parts.append(sql.SQL("WHERE {}").format(sql.SQL(candidate.where)))
     return sql.SQL(" ").join(parts)
 
 

@@ -177,7 +177,7 @@ def _build(
             index = _created_name(statement)
             if index is not None:
                 created.append((schema, index))
-            conn.execute(sql.SQL(statement))  # type: ignore[arg-type]  # our own composed text
+            conn.execute(sql.SQL(statement))  # our own composed text
     except psycopg.Error as err:
         return IndexBuild(
             name=name,
@@ -218,7 +218,7 @@ def _drop_all(
     for rec in advice.recommendations:
         for statement in _statements(rec.drop_sql):
             try:
-                conn.execute(sql.SQL(statement))  # type: ignore[arg-type]
+                conn.execute(sql.SQL(statement))
             except psycopg.Error as err:
                 errors.append(err.diag.message_primary or str(err))
     for schema, name in reversed(created):
