@@ -29,8 +29,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from planalyzer.advise.advise import advise
-from planalyzer.advise.predicates import PredicateKind, extract
+from planalyzer.advisor.advise import advise
+from planalyzer.advisor.predicates import PredicateKind, extract
 from planalyzer.live.catalog import catalog
 from planalyzer.live.demo import load_demo_schema
 from planalyzer.live.explain import explain

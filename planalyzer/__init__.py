@@ -1,8 +1,16 @@
 """planalyzer: read PostgreSQL query plans the way an expert DBA does."""
 
-from planalyzer.advise.advise import advise
-from planalyzer.advise.audit import AuditFinding, AuditReport, audit
-from planalyzer.advise.model import Advice, QueryAdvice, Recommendation, Rejection
+from planalyzer.advisor.advise import advise
+from planalyzer.advisor.audit import AuditFinding, AuditReport, audit
+from planalyzer.advisor.model import (
+    Advice,
+    IndexCandidate,
+    KeyColumn,
+    QueryAdvice,
+    Recommendation,
+    Rejection,
+)
+from planalyzer.advisor.verify import Verification
 from planalyzer.errors import (
     AdviceError,
     ConfigError,
@@ -44,8 +52,10 @@ __all__ = [
     "Finding",
     "HypotheticalIndex",
     "HypotheticalSession",
+    "IndexCandidate",
     "IndexSpec",
     "JitInfo",
+    "KeyColumn",
     "NodeMatch",
     "Plan",
     "PlanDiff",
@@ -62,6 +72,7 @@ __all__ = [
     "TableFacts",
     "Trigger",
     "UnsafeStatementError",
+    "Verification",
     "Worker",
     "advise",
     "analyze",

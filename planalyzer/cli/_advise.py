@@ -68,11 +68,11 @@ def _weights(text: str | None, count: int) -> list[float] | None:
 def advisor_function(name: str) -> Any:
     """The advisor's ``advise`` or ``audit``, imported only when a command needs it.
 
-    Looked up in its own module (``planalyzer.advise.advise``) first, then in the package.
+    Looked up in its own module (``planalyzer.advisor.advise``) first, then in the package.
     """
     import importlib
 
-    for module_name in (f"planalyzer.advise.{name}", "planalyzer.advise"):
+    for module_name in (f"planalyzer.advisor.{name}", "planalyzer.advisor"):
         try:
             module = importlib.import_module(module_name)
         except ImportError:

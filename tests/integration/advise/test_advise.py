@@ -7,16 +7,16 @@ import importlib
 import psycopg
 import pytest
 
-from planalyzer.advise.advise import advise
+from planalyzer.advisor.advise import advise
 from planalyzer.errors import AdviceError
 from planalyzer.live.explain import explain
 from planalyzer.rules.report import analyze
 
 pytestmark = pytest.mark.hypopg
 
-# ``planalyzer.advise`` is also the re-exported function, so ``import planalyzer.advise.advise``
+# ``planalyzer.advisor`` is also the re-exported function, so ``import planalyzer.advisor.advise``
 # would resolve the attribute instead of the module; import the module by its full name.
-advise_module = importlib.import_module("planalyzer.advise.advise")
+advise_module = importlib.import_module("planalyzer.advisor.advise")
 
 HYPO_COUNT = "SELECT count(*) FROM hypopg_list_indexes"
 REAL_INDEXES = "SELECT schemaname, indexname, indexdef FROM pg_indexes ORDER BY 1, 2"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from planalyzer.advise.advise import advise
-from planalyzer.advise.audit import audit
+from planalyzer.advisor.advise import advise
+from planalyzer.advisor.audit import audit
 from planalyzer.errors import AdviceError
 
 pytestmark = pytest.mark.hypopg

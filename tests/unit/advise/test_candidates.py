@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from planalyzer.advise.candidates import (
+from planalyzer.advisor.candidates import (
     CandidateOptions,
     generate_candidates,
     order_equality_columns,
     served_by,
 )
-from planalyzer.advise.model import IndexCandidate, KeyColumn
-from planalyzer.advise.predicates import TableRef, extract
+from planalyzer.advisor.model import IndexCandidate, KeyColumn
+from planalyzer.advisor.predicates import TableRef, extract
 from tests.unit.advise.factories import ORDERS_COLUMNS, index, table
 
 ORDERS = TableRef(None, "orders")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from planalyzer.advise.migration import (
+from planalyzer.advisor.migration import (
     MAX_NAME_BYTES,
     create_statements,
     drop_statements,
@@ -12,7 +12,7 @@ from planalyzer.advise.migration import (
     migration_text,
     write_migration_files,
 )
-from planalyzer.advise.model import IndexCandidate, KeyColumn, Recommendation
+from planalyzer.advisor.model import IndexCandidate, KeyColumn, Recommendation
 
 
 def candidate(*columns, table="public.orders", **extra):

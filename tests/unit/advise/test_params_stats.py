@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from planalyzer.advise.params import scenarios_for, substitute
-from planalyzer.advise.predicates import TableRef, extract
-from planalyzer.advise.stats import non_mcv_fraction, unknown_value_fraction, value_fraction
+from planalyzer.advisor.params import scenarios_for, substitute
+from planalyzer.advisor.predicates import TableRef, extract
+from planalyzer.advisor.stats import non_mcv_fraction, unknown_value_fraction, value_fraction
 from tests.unit.advise.factories import ORDERS_COLUMNS, stats, table
 
 TABLES = {TableRef(None, "orders"): table(columns=ORDERS_COLUMNS)}

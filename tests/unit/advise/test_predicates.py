@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from planalyzer.advise.predicates import PredicateKind, TableRef, extract, referenced_tables
+from planalyzer.advisor.predicates import PredicateKind, TableRef, extract, referenced_tables
 from planalyzer.errors import AdviceError
 
 ORDERS = TableRef(None, "orders")

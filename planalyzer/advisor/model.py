@@ -18,7 +18,7 @@ from planalyzer.plan.model import Plan
 if TYPE_CHECKING:
     import psycopg
 
-    from planalyzer.advise.verify import Verification
+    from planalyzer.advisor.verify import Verification
 
 __all__ = [
     "Advice",
@@ -248,7 +248,7 @@ class QueryAdvice(_Model):
 
 
 class Advice(_Model):
-    """What `planalyzer.advise.advise` found: the recommended indexes, the rest, and why.
+    """What `planalyzer.advisor.advise` found: the recommended indexes, the rest, and why.
 
     Attributes:
         recommendations: indexes to create, most valuable first.
@@ -283,7 +283,7 @@ class Advice(_Model):
         Each statement uses CONCURRENTLY and must run outside a transaction block; the
         header comment says so and what to check afterwards.
         """
-        from planalyzer.advise.migration import migration_text
+        from planalyzer.advisor.migration import migration_text
 
         return migration_text(self.recommendations)
 
@@ -298,7 +298,7 @@ class Advice(_Model):
         Returns:
             The files written, in order.
         """
-        from planalyzer.advise.migration import write_migration_files
+        from planalyzer.advisor.migration import write_migration_files
 
         return write_migration_files(self.recommendations, Path(directory), start=start)
 
@@ -313,12 +313,12 @@ class Advice(_Model):
         but building indexes takes time, I/O and locks that block schema changes. Run it on a
         copy of production, not on production.
         """
-        from planalyzer.advise.verify import verify_advice
+        from planalyzer.advisor.verify import verify_advice
 
         return verify_advice(self, conn, runs=runs)
 
     def __str__(self) -> str:
-        from planalyzer.advise.text import render_advice
+        from planalyzer.advisor.text import render_advice
 
         return render_advice(self)
 

@@ -31,10 +31,10 @@ from typing import Any
 import psycopg
 from pydantic import BaseModel, ConfigDict, Field
 
-from planalyzer.advise.candidates import normalise_predicate
-from planalyzer.advise.dbfacts import read_database_facts
-from planalyzer.advise.migration import create_statements, drop_statements, index_name
-from planalyzer.advise.model import IndexCandidate, KeyColumn
+from planalyzer.advisor.candidates import normalise_predicate
+from planalyzer.advisor.dbfacts import read_database_facts
+from planalyzer.advisor.migration import create_statements, drop_statements, index_name
+from planalyzer.advisor.model import IndexCandidate, KeyColumn
 from planalyzer.live.catalog import IndexFacts, TableFacts, catalog
 
 __all__ = ["AuditFinding", "AuditReport", "audit"]

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from planalyzer.advise.model import Advice, QueryAdvice, Recommendation
+    from planalyzer.advisor.model import Advice, QueryAdvice, Recommendation
 
 __all__ = ["format_bytes", "render_advice"]
 

@@ -30,7 +30,7 @@ import pglast
 from pglast import ast
 from pglast.stream import RawStream
 
-from planalyzer.advise.predicates import Predicate, PredicateKind, QueryShape, TableRef
+from planalyzer.advisor.predicates import Predicate, PredicateKind, QueryShape, TableRef
 from planalyzer.live.catalog import ColumnStats, TableFacts
 
 __all__ = ["Scenario", "scenarios_for", "substitute"]
@@ -57,7 +57,7 @@ def scenarios_for(shape: QueryShape, tables: Mapping[TableRef, TableFacts]) -> l
     """The scenarios to plan a ``$n`` statement with (one generic scenario if values are unknown).
 
     Example:
-        >>> from planalyzer.advise.predicates import extract
+        >>> from planalyzer.advisor.predicates import extract
         >>> [s.label for s in scenarios_for(extract("SELECT 1 FROM t LIMIT $1"), {})]
         ['generic plan']
     """

@@ -30,8 +30,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from planalyzer.advise.model import IndexCandidate, KeyColumn, Rejection
-from planalyzer.advise.predicates import (
+from planalyzer.advisor.model import IndexCandidate, KeyColumn, Rejection
+from planalyzer.advisor.predicates import (
     JoinKey,
     Ordering,
     Predicate,
@@ -40,7 +40,7 @@ from planalyzer.advise.predicates import (
     SortKey,
     TableRef,
 )
-from planalyzer.advise.stats import distinct_count, unknown_value_fraction, value_fraction
+from planalyzer.advisor.stats import distinct_count, unknown_value_fraction, value_fraction
 from planalyzer.live.catalog import ColumnStats, IndexColumn, IndexFacts, TableFacts
 
 __all__ = [

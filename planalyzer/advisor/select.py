@@ -37,8 +37,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from planalyzer.advise.model import IndexCandidate, Rejection
-from planalyzer.advise.validate import Key, Outcome, Unit, Validation, WhatIf
+from planalyzer.advisor.model import IndexCandidate, Rejection
+from planalyzer.advisor.validate import Key, Outcome, Unit, Validation, WhatIf
 
 __all__ = ["Selection", "select_indexes"]
 

@@ -10,7 +10,7 @@ its plan. `validate_candidates` then checks each candidate alone against the bas
 - its best relative saving on a statement that uses it must reach ``min_improvement_ratio``.
 
 Everything is plain EXPLAIN (no ANALYZE): hypothetical indexes cannot be executed, so the figures
-are planner costs. The real check is `planalyzer.advise.verify`.
+are planner costs. The real check is `planalyzer.advisor.verify`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from planalyzer.advise.model import IndexCandidate, Rejection
-from planalyzer.advise.params import Scenario
+from planalyzer.advisor.model import IndexCandidate, Rejection
+from planalyzer.advisor.params import Scenario
 from planalyzer.errors import DatabaseError
 from planalyzer.live.hypopg import HypotheticalIndex, HypotheticalSession
 from planalyzer.plan.model import Plan

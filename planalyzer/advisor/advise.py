@@ -4,11 +4,11 @@ The pipeline, each step in its own module:
 
 1. normalise the workload (SQL, ``(sql, params)``, plans from `planalyzer.explain`, reports from
    `planalyzer.analyze`) and read the catalog facts of every table it names;
-2. extract each statement's shape with pglast (`planalyzer.advise.predicates`) and, for ``$n``
-   statements, pick representative values from ``pg_stats`` (`planalyzer.advise.params`);
-3. generate candidates (`planalyzer.advise.candidates`);
-4. in one HypoPG session, validate each candidate alone (`planalyzer.advise.validate`), then
-   choose the set greedily with re-evaluation (`planalyzer.advise.select`);
+2. extract each statement's shape with pglast (`planalyzer.advisor.predicates`) and, for ``$n``
+   statements, pick representative values from ``pg_stats`` (`planalyzer.advisor.params`);
+3. generate candidates (`planalyzer.advisor.candidates`);
+4. in one HypoPG session, validate each candidate alone (`planalyzer.advisor.validate`), then
+   choose the set greedily with re-evaluation (`planalyzer.advisor.select`);
 5. describe the result: names, migration text, what each index fixes, its price.
 
 Nothing is created for real: every index is hypothetical and the session removes them all when
@@ -23,15 +23,15 @@ from typing import Any
 
 import psycopg
 
-from planalyzer.advise.candidates import CandidateOptions, generate_candidates
-from planalyzer.advise.dbfacts import DatabaseFacts, read_database_facts
-from planalyzer.advise.migration import (
+from planalyzer.advisor.candidates import CandidateOptions, generate_candidates
+from planalyzer.advisor.dbfacts import DatabaseFacts, read_database_facts
+from planalyzer.advisor.migration import (
     create_statements,
     drop_statements,
     index_name,
     render_create,
 )
-from planalyzer.advise.model import (
+from planalyzer.advisor.model import (
     Advice,
     IndexCandidate,
     QueryAdvice,
@@ -40,10 +40,10 @@ from planalyzer.advise.model import (
     ScenarioCost,
     WriteActivity,
 )
-from planalyzer.advise.params import scenarios_for
-from planalyzer.advise.predicates import QueryShape, TableRef, extract
-from planalyzer.advise.select import Selection, select_indexes
-from planalyzer.advise.validate import Key, Outcome, Unit, Validation, WhatIf, validate_candidates
+from planalyzer.advisor.params import scenarios_for
+from planalyzer.advisor.predicates import QueryShape, TableRef, extract
+from planalyzer.advisor.select import Selection, select_indexes
+from planalyzer.advisor.validate import Key, Outcome, Unit, Validation, WhatIf, validate_candidates
 from planalyzer.errors import AdviceError, DatabaseError, UnsafeStatementError
 from planalyzer.live.catalog import TableFacts, catalog
 from planalyzer.live.classify import classify

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from planalyzer.advise.model import IndexCandidate, KeyColumn, Recommendation
+from planalyzer.advisor.model import IndexCandidate, KeyColumn, Recommendation
 
 __all__ = [
     "MAX_NAME_BYTES",

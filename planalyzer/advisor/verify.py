@@ -29,7 +29,7 @@ from planalyzer.live.explain import explain
 from planalyzer.plan.model import Plan
 
 if TYPE_CHECKING:
-    from planalyzer.advise.model import Advice
+    from planalyzer.advisor.model import Advice
 
 __all__ = ["IndexBuild", "StatementTiming", "Verification", "verify_advice"]
 
