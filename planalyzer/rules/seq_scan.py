@@ -34,9 +34,12 @@ from pydantic import Field
 
 from planalyzer.plan.model import Plan, PlanNode
 from planalyzer.rules._expressions import (
+    Column,
+    Comparison,
     create_index_sql,
     index_columns,
     node_comparisons,
+    quote_relation,
     show_condition,
 )
 from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
@@ -105,6 +108,15 @@ def _suggestion(node: PlanNode, *, repeated: bool) -> str:
         comps += node_comparisons(node, "join_filter", source=parent)
     columns = index_columns(comps)
     if not columns:
+        pattern_columns = _pattern_columns(comps, node)
+        if pattern_columns:
+            keys = ", ".join(f"{c.index_key} gin_trgm_ops" for c in pattern_columns)
+            return (
+                "A b-tree cannot serve an unanchored pattern match (LIKE/ILIKE '%...%' or a "
+                "regular expression); a trigram index can: CREATE EXTENSION IF NOT EXISTS "
+                f"pg_trgm; CREATE INDEX ON {quote_relation(node)} USING gin ({keys}) "
+                "(CREATE INDEX CONCURRENTLY on a busy table)."
+            )
         cond = show_condition(node.filter) or "the join condition"
         return (
             f"No column of {node.relation_name} is compared with a constant or a join key in "
@@ -122,6 +134,25 @@ def _suggestion(node: PlanNode, *, repeated: bool) -> str:
         f"{sql}; an index on {names} (equality columns first, then range) reads only the "
         "matching rows (CREATE INDEX CONCURRENTLY on a busy table)."
     )
+
+
+# LIKE, ILIKE and POSIX regular expression operators, as EXPLAIN prints them; pg_trgm's
+# gin_trgm_ops supports all of them (PostgreSQL docs, F.35 pg_trgm, "Index Support").
+_PATTERN_OPERATORS = frozenset({"~~", "~~*", "~", "~*"})
+
+
+def _pattern_columns(comps: list[Comparison], node: PlanNode) -> list[Column]:
+    """Columns of this scan matched against a constant pattern, for a trigram index."""
+    seen: list[Column] = []
+    for comp in comps:
+        if (
+            comp.operator in _PATTERN_OPERATORS
+            and comp.against_constant
+            and comp.column.belongs_to(node)
+            and comp.column not in seen
+        ):
+            seen.append(comp.column)
+    return seen
 
 
 def _executions(node: PlanNode) -> float:

@@ -7,13 +7,19 @@ Nothing here recurses, so the deep-plan tests can use them under a low recursion
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
-"""The shared corpus of real plans; CI puts ``shared/`` beside the clone."""
+CORPUS = Path(
+    os.environ.get(
+        "PLANALYZER_CORPUS", Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
+    )
+)
+"""The shared corpus of real plans; CI puts ``shared/`` beside the clone
+(``PLANALYZER_CORPUS`` points elsewhere)."""
 
 
 def corpus_path(relative: str) -> Path:
@@ -29,8 +35,6 @@ def require_corpus() -> None:
     """Fail under CI, skip elsewhere, when the shared corpus folder is missing."""
     if CORPUS.is_dir():
         return
-    import os
-
     message = (
         f"the shared plan corpus is missing: expected it at {CORPUS} "
         "(a 'shared/corpus' folder beside the repository clone)"

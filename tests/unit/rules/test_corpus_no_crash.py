@@ -6,7 +6,6 @@ The corpus (real plans from other projects) sits beside the repository in ``../s
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,30 +14,19 @@ from hypothesis import strategies as st
 
 import planalyzer as pa
 from planalyzer.rules import ALL_RULES
+from tests.unit.plan.builders import CORPUS, corpus_path, require_corpus
 
-REPO = Path(__file__).resolve().parents[3]
-CORPUS = Path(os.environ.get("PLANALYZER_CORPUS", REPO.parent / "shared" / "corpus"))
 PATHS = sorted(CORPUS.glob("*/*.json"))
 
 
 def corpus_plans(relative: str) -> list[pa.Plan]:
     """The statements of one corpus file (``"pev2/parallel_verbose.json"``)."""
-    path = CORPUS / relative
-    if not path.exists():
-        _missing()
-    return pa.parse_all(path.read_text(encoding="utf-8"))
-
-
-def _missing() -> None:
-    reason = f"shared plan corpus not found at {CORPUS} (set PLANALYZER_CORPUS)"
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}:
-        pytest.fail(reason)
-    pytest.skip(reason)
+    return pa.parse_all(corpus_path(relative).read_text(encoding="utf-8"))
 
 
 def test_corpus_is_there() -> None:
     if not PATHS:
-        _missing()
+        require_corpus()
     assert len(PATHS) >= 50  # 65 plans when this test was written; a shrinking corpus is a bug
 
 

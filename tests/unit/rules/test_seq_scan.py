@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import planalyzer as pa
+from tests.unit.plan.builders import corpus_path
 from tests.unit.rules.rule_helpers import assert_fires, assert_quiet
 
 PLANS = Path(__file__).resolve().parents[3] / "fixtures" / "plans" / "seq-scan"
@@ -242,8 +243,8 @@ def test_suggestion_orders_equality_before_range_and_quotes_identifiers() -> Non
 def test_unindexable_filter_gets_advice_instead_of_a_useless_index() -> None:
     plan = _seq_scan(rows=10, removed=299_990, filter_="(note ~~ '%abc%'::text)")
     (finding,) = assert_fires(plan, RULE)
-    assert "CREATE INDEX ON" not in finding.suggestion
-    assert "pg_trgm" in finding.suggestion
+    assert "(note)" not in finding.suggestion  # no useless b-tree on the column
+    assert "USING gin (note gin_trgm_ops)" in finding.suggestion
 
 
 def test_cheap_scan_without_analyze_is_quiet() -> None:
@@ -258,3 +259,19 @@ def test_thresholds_can_be_tuned() -> None:
     plan = _seq_scan(rows=3, removed=299_997)
     config = pa.RuleConfig(seq_scan={"min_table_rows": 1_000_000})
     assert_quiet(plan, RULE, config=config, min_severity=pa.Severity.INFO)
+
+
+def test_unanchored_like_suggests_a_trigram_index() -> None:
+    """`note LIKE '%abc%'` cannot use a b-tree: the suggestion is a pg_trgm GIN on the column."""
+    plan = pa.load(PLANS.parent / "workers-not-launched" / "quiet--all-launched.json")
+    (finding,) = pa.analyze(plan).by_rule(RULE)
+    node = plan.node(finding.node_id)
+    assert "~~ '%abc%'" in node.filter
+    assert "USING gin (note gin_trgm_ops)" in finding.suggestion
+    assert "CREATE EXTENSION IF NOT EXISTS pg_trgm" in finding.suggestion
+
+
+def test_regex_filter_in_the_corpus_suggests_a_trigram_index() -> None:
+    plan = pa.load(corpus_path("pg_flame/cte_aggregate_analyze.json"))
+    (finding,) = pa.analyze(plan).by_rule(RULE)
+    assert "USING gin (body gin_trgm_ops)" in finding.suggestion
