@@ -70,10 +70,10 @@ def loads_iterative(text: str) -> Any:
                 if pos != n:
                     raise JSONSyntaxError("Extra data", pos)
                 return value
-            container, key = stack[-1]
+            container, pending_key = stack[-1]
             if isinstance(container, dict):
-                assert key is not None
-                container[key] = value
+                assert pending_key is not None
+                container[pending_key] = value
             else:
                 container.append(value)
             pos = _WS.match(text, pos).end()  # type: ignore[union-attr]

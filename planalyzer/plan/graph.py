@@ -9,7 +9,7 @@ from planalyzer.plan.model import Plan
 __all__ = ["plan_to_networkx"]
 
 
-def plan_to_networkx(plan: Plan) -> networkx.DiGraph:
+def plan_to_networkx(plan: Plan) -> networkx.DiGraph[int]:
     """A DiGraph with an edge parent -> child for every link, keyed by pre-order node id.
 
     Each graph node carries ``node`` (the `PlanNode`) and the most used figures as plain
@@ -25,7 +25,7 @@ def plan_to_networkx(plan: Plan) -> networkx.DiGraph:
         >>> list(g.edges(data="relationship"))
         [(0, 1, 'Outer')]
     """
-    graph = networkx.DiGraph()
+    graph: networkx.DiGraph[int] = networkx.DiGraph()
     for node in plan.nodes():
         graph.add_node(
             node.id,

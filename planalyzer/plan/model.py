@@ -613,9 +613,10 @@ class Plan(_Raw):
         """
         from planalyzer.plan.serialize import plan_to_dict
 
-        return plan_to_dict(self)
+        document: dict[str, Any] = plan_to_dict(self)
+        return document
 
-    def to_networkx(self) -> networkx.DiGraph:
+    def to_networkx(self) -> networkx.DiGraph[int]:
         """A directed graph parent -> child keyed by node id, node attributes included."""
         from planalyzer.plan.graph import plan_to_networkx
 

@@ -254,9 +254,9 @@ def _build_plan(stmt: dict[str, Any], path: str, shape: str) -> Plan:
     nodes = _build_nodes(root_raw, root_path)
     fields = {k: v for k, v in stmt.items() if k != "Plan"}
     fields["Plan"] = nodes[0]
-    plan = _validate(Plan, fields, path)
+    plan: Plan = _validate(Plan, fields, path)
     plan._nodes = nodes
-    plan.__pydantic_private__["_shape"] = shape  # type: ignore[index]
+    plan._shape = shape
     for node, metrics in zip(nodes, compute_metrics(nodes), strict=True):
         node._metrics = metrics
     return plan
@@ -331,9 +331,10 @@ def _path(where: Any) -> str:
     while not isinstance(where, str):
         where, i = where
         indexes.append(i)
+    path: str = where
     for i in reversed(indexes):
-        where = f"{_key_path(where, 'Plans')}[{i}]"
-    return where
+        path = f"{_key_path(path, 'Plans')}[{i}]"
+    return path
 
 
 def _remote_plans(value: Any, path: str) -> Iterator[tuple[Any, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,15 @@ from planalyzer.rules.finding import Finding, Severity
 if TYPE_CHECKING:
     from planalyzer.rules.config import RuleConfig
 
-__all__ = ["Rule", "RuleContext", "Thresholds", "escalate", "fmt_ms", "fmt_rows"]
+__all__ = [
+    "Rule",
+    "RuleContext",
+    "Thresholds",
+    "escalate",
+    "fmt_ms",
+    "fmt_rows",
+    "work_mem_kb_for",
+]
 
 
 class Thresholds(BaseModel):
@@ -119,6 +128,17 @@ def escalate(
     if value >= warning_at:
         return Severity.WARNING
     return below
+
+
+def work_mem_kb_for(needed_kb: float) -> int:
+    """A work_mem a DBA would set for ``needed_kb``: rounded up to a power of two MB (>= 1 MB).
+
+    Example:
+        >>> work_mem_kb_for(10_800 * 2), work_mem_kb_for(10)
+        (32768, 1024)
+    """
+    needed_mb = max(needed_kb / 1024.0, 1.0)
+    return int(1024 * 2 ** math.ceil(math.log2(needed_mb)))
 
 
 def fmt_ms(ms: float | None) -> str:

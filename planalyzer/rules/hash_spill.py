@@ -29,7 +29,6 @@ tables that fitted (one batch, no disk usage); spills smaller than ``min_spill_k
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -37,7 +36,15 @@ from typing import Any
 from pydantic import Field
 
 from planalyzer.plan.model import Plan, PlanNode
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_ms,
+    fmt_rows,
+    work_mem_kb_for,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -93,8 +100,7 @@ def _hash_mem_multiplier(plan: Plan, server_version: int | None) -> float:
 
 def _work_mem_kb(needed_kb: float, multiplier: float) -> int:
     """Round ``needed_kb / multiplier`` up to a power of two MB (at least 1 MB)."""
-    needed_mb = max(needed_kb / multiplier / 1024.0, 1.0)
-    return 1024 * 2 ** math.ceil(math.log2(needed_mb))
+    return work_mem_kb_for(needed_kb / multiplier)
 
 
 def _num(value: Any) -> float | None:

@@ -80,6 +80,8 @@ def _pct(ratio: float) -> str:
 def _cost_setting(plan: Plan, name: str) -> tuple[float, bool]:
     """The setting's value and whether it was changed from the default (listed in Settings)."""
     raw = (plan.settings or {}).get(name)
+    if raw is None:
+        return _DEFAULT_COSTS[name], False
     try:
         return float(raw), True
     except (TypeError, ValueError):

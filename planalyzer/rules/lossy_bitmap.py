@@ -22,12 +22,11 @@ stated size may be low for parallel scans.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 from pydantic import Field
 
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms, fmt_rows
+from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms, fmt_rows, work_mem_kb_for
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -58,8 +57,7 @@ class LossyBitmapThresholds(Thresholds):
 
 def _work_mem_kb(needed_bytes: float) -> int:
     """Round ``needed_bytes`` up to a power of two MB (at least 1 MB)."""
-    needed_mb = max(needed_bytes / (1024.0 * 1024.0), 1.0)
-    return 1024 * 2 ** math.ceil(math.log2(needed_mb))
+    return work_mem_kb_for(needed_bytes / 1024.0)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:

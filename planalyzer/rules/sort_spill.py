@@ -15,12 +15,11 @@ sorts; spills smaller than ``min_spill_kb``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 from pydantic import Field
 
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms
+from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, work_mem_kb_for
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -44,8 +43,7 @@ class SortSpillThresholds(Thresholds):
 
 def _suggested_work_mem_kb(spill_kb: float, factor: float) -> int:
     """Round ``spill_kb x factor`` up to a power of two MB: a value a DBA would set."""
-    needed_mb = max(spill_kb * factor / 1024.0, 1.0)
-    return 1024 * 2 ** math.ceil(math.log2(needed_mb))
+    return work_mem_kb_for(spill_kb * factor)
 
 
 def _spills(node_spill_kb: float | None, workers: list[float]) -> float:
