@@ -7,11 +7,13 @@ counters, on the other hand, are **totals** over all loops and processes, and bo
 buffers of a node include its children. The formulas below follow from that
 (src/backend/commands/explain.c, ``show_instrumentation_count`` and ``ExplainNode``):
 
-- ``inclusive_time_ms = actual_total_time x actual_loops / processes``, where ``processes`` is how
-  many processes ran the node at once: 1 outside a Gather; below a Gather/Gather Merge the
-  processes that actually looped (from the per-worker ``Workers`` array when VERBOSE printed it,
-  else ``Workers Launched`` + the leader). Multiplying by loops alone, as several visualisers do,
-  counts parallel work two or three times over. A Gather's own InitPlans (``Params Evaluated``)
+- ``inclusive_time_ms`` is the node's wall-clock time: ``actual_total_time x actual_loops`` outside
+  a Gather. Below a Gather/Gather Merge the processes run at the same time, so it is the total
+  of the busiest process when VERBOSE printed the per-worker ``Workers`` array (each worker's
+  per-loop time x its loops; the leader's is the node's total minus the workers'), else the
+  total divided by the processes that ran it (``Workers Launched`` + the leader, never more
+  than the node's loops: a node looped once ran in one process). Multiplying by loops alone,
+  as several visualisers do, counts parallel work two or three times over. A Gather's own InitPlans (``Params Evaluated``)
   run once in the leader before the workers start, so they count as 1 process.
 - ``exclusive_time_ms = inclusive - sum(inclusive of children that ran inside it)``. InitPlans and
   SubPlans run inside the node they hang from, so they are subtracted. A CTE body (an InitPlan
@@ -93,6 +95,31 @@ def _processes(node: PlanNode, inherited: int) -> int:
     return inherited
 
 
+def _wall_time(node: PlanNode, loops: float, processes: int) -> float:
+    """Wall-clock time of a node: its slowest process's total, or the average as a fallback.
+
+    With per-worker figures (VERBOSE), each worker's total is its per-loop time x its loops and
+    the leader's is what remains of the node's total; processes run at the same time, so the
+    busiest one is how long the node kept the statement waiting. Without them only the average
+    over ``processes`` is known, which understates an unbalanced node.
+    """
+    total = float(node.actual_total_time or 0.0) * loops
+    if processes <= 1 or not node.workers:
+        return total / max(processes, 1)
+    worker_totals = [
+        float(w.actual_total_time) * float(w.actual_loops)
+        for w in node.workers
+        if w.actual_total_time is not None and w.actual_loops is not None
+    ]
+    if not worker_totals:
+        return total / processes
+    worker_loops = sum(float(w.actual_loops or 0) for w in node.workers)
+    busiest = max(worker_totals)
+    if loops > worker_loops:  # the leader ran it too; its share is what the workers leave
+        busiest = max(busiest, total - sum(worker_totals))
+    return busiest
+
+
 def _gather_processes(gather: PlanNode) -> int:
     """Processes under a Gather: the workers that started plus the leader (when it takes part)."""
     workers = gather.workers_launched
@@ -171,10 +198,10 @@ def compute_metrics(nodes: tuple[PlanNode, ...]) -> list[NodeMetrics]:
             )
         if loops > 0:
             m.estimate_factor, m.estimate_direction = _estimate(node.actual_rows, node.plan_rows)
+        if loops and m.parallel_processes > loops:
+            m.parallel_processes = max(int(loops), 1)  # n loops cannot keep more processes busy
         if node.actual_total_time is not None:
-            m.inclusive_time_ms = (
-                float(node.actual_total_time) * float(loops) / m.parallel_processes
-            )
+            m.inclusive_time_ms = _wall_time(node, float(loops), m.parallel_processes)
 
     cte_share = _cte_shares(nodes, metrics, index)
 

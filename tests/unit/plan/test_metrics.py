@@ -46,13 +46,15 @@ def test_parallel_verbose_divides_by_processes_that_looped() -> None:
     assert [w.actual_loops for w in scan.workers or []] == [1, 1]
     assert scan.parallel_processes == 2 + 1
     assert partial.parallel_processes == 2 + 1
-    assert scan.inclusive_time_ms == approx(344.447 * 3 / (2 + 1))
-    assert scan.exclusive_time_ms == approx(344.447)
-    assert partial.inclusive_time_ms == approx(482.39 * 3 / 3)
-    assert partial.exclusive_time_ms == approx(482.39 - 344.447)
+    # wall time = the busiest process: each worker's time x loops, the leader's is the rest
+    scan_leader = 344.447 * 3 - 344.435 - 344.431
+    assert scan.inclusive_time_ms == approx(max(344.435, 344.431, scan_leader))
+    partial_leader = 482.39 * 3 - 481.485 - 481.56
+    assert partial.inclusive_time_ms == approx(max(481.485, 481.56, partial_leader))
+    assert partial.exclusive_time_ms == approx(partial_leader - scan_leader)
     # the Gather runs in the leader alone: its time is its own, minus its child's wall time
     assert gather.parallel_processes == 1
-    assert gather.exclusive_time_ms == approx(486.428 - 482.39)
+    assert gather.exclusive_time_ms == approx(486.428 - partial_leader)
     # the top Aggregate printed less time than its Gather child (rounding of two clocks):
     # clamped to 0 and the difference kept
     top = plan.root
@@ -70,8 +72,9 @@ def test_parallel_index_scan_one_worker_and_leader() -> None:
     # Workers Launched 1; Actual Loops 2 = worker's 1 + the leader's 1
     assert scan.actual_loops == 2
     assert scan.parallel_processes == 1 + 1
-    assert scan.inclusive_time_ms == approx(0.076 * 2 / 2)
-    assert gather.exclusive_time_ms == approx(11.791 - 0.076)
+    # the worker found nothing to do (0.002 ms); the leader did the work: 0.076 x 2 - 0.002
+    assert scan.inclusive_time_ms == approx(0.076 * 2 - 0.002)
+    assert gather.exclusive_time_ms == approx(11.791 - (0.076 * 2 - 0.002))
     assert_no_node_exceeds_statement(plan)
 
 
@@ -80,9 +83,12 @@ def test_gather_merge_two_workers() -> None:
     gather, sort, scan = plan.nodes()
     assert gather.node_type == "Gather Merge"
     assert sort.parallel_processes == scan.parallel_processes == 2 + 1
-    assert sort.inclusive_time_ms == approx(1.628 * 3 / 3)
-    assert sort.exclusive_time_ms == approx(1.628 - 0.92)
-    assert gather.exclusive_time_ms == approx(12.403 - 1.628)
+    # the workers had almost nothing to do (0.223 and 0.246 ms): the leader's share is the rest
+    sort_leader = 1.628 * 3 - 0.223 - 0.246
+    scan_leader = 0.92 * 3 - 0.001 - 0.001
+    assert sort.inclusive_time_ms == approx(sort_leader)
+    assert sort.exclusive_time_ms == approx(sort_leader - scan_leader)
+    assert gather.exclusive_time_ms == approx(12.403 - sort_leader)
     assert_no_node_exceeds_statement(plan)
 
 
@@ -450,3 +456,40 @@ def test_time_share_sums_to_one_for_a_serial_plan() -> None:
     assert math.isclose(
         sum(n.exclusive_time_ms for n in plan.nodes()), plan.root.inclusive_time_ms + clamped
     )
+
+
+def _worker(number: int, total_ms: float, loops: int = 1) -> dict[str, float]:
+    return {"Worker Number": number, "Actual Total Time": total_ms, "Actual Loops": loops}
+
+
+def test_unbalanced_parallel_hash_join_takes_the_busiest_process() -> None:
+    """Figures from a real PostgreSQL 15 run (VERBOSE) of a two-worker parallel hash join.
+
+    The leader built the hash alone (its Seq Scan on orders looped once, ``Workers: []``) and
+    then probed longer than the workers; averaging over 3 processes made the join look 36 ms
+    and the Gather's own time 29 ms, where the leader really spent 59 ms in the join.
+    """
+    orders = {"Node Type": "Seq Scan", "Parallel Aware": True, "Relation Name": "orders",
+              "Actual Total Time": 18.068, "Actual Rows": 120, "Actual Loops": 1,
+              "Workers": []}  # fmt: skip
+    hash_ = {"Node Type": "Hash", "Parallel Aware": True, "Actual Total Time": 6.048,
+             "Actual Rows": 40, "Actual Loops": 3,
+             "Workers": [_worker(0, 0.014), _worker(1, 0.014)], "Plans": [orders]}  # fmt: skip
+    items = {"Node Type": "Seq Scan", "Parallel Aware": True, "Relation Name": "order_items",
+             "Actual Total Time": 13.881, "Actual Rows": 150009, "Actual Loops": 3,
+             "Workers": [_worker(0, 14.468), _worker(1, 6.82)]}  # fmt: skip
+    join = {"Node Type": "Hash Join", "Parallel Aware": True, "Actual Total Time": 36.626,
+            "Actual Rows": 62, "Actual Loops": 3,
+            "Workers": [_worker(0, 23.416), _worker(1, 27.14)], "Plans": [items, hash_]}  # fmt: skip
+    gather = {"Node Type": "Gather", "Workers Planned": 2, "Workers Launched": 2,
+              "Actual Total Time": 65.599, "Actual Rows": 186, "Actual Loops": 1,
+              "Plans": [join]}  # fmt: skip
+    plan = pa.parse({"Plan": gather, "Execution Time": 65.7})
+    g, j, i, h, o = plan.nodes()
+    assert o.parallel_processes == 1  # one loop: one process, whatever the Gather launched
+    assert o.inclusive_time_ms == approx(18.068)
+    assert h.inclusive_time_ms == approx(6.048 * 3 - 0.014 - 0.014)
+    assert i.inclusive_time_ms == approx(13.881 * 3 - 14.468 - 6.82)
+    assert j.inclusive_time_ms == approx(36.626 * 3 - 23.416 - 27.14)
+    assert g.exclusive_time_ms == approx(65.599 - (36.626 * 3 - 23.416 - 27.14))
+    assert sum(n.exclusive_time_ms for n in plan.nodes()) == approx(65.599)
