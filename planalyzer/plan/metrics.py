@@ -13,8 +13,9 @@ buffers of a node include its children. The formulas below follow from that
   per-loop time x its loops; the leader's is the node's total minus the workers'), else the
   total divided by the processes that ran it (``Workers Launched`` + the leader, never more
   than the node's loops: a node looped once ran in one process). Multiplying by loops alone,
-  as several visualisers do, counts parallel work two or three times over. A Gather's own InitPlans (``Params Evaluated``)
-  run once in the leader before the workers start, so they count as 1 process.
+  as several visualisers do, counts parallel work two or three times over. A Gather's own
+  InitPlans (``Params Evaluated``) run once in the leader before the workers start, so they
+  count as 1 process.
 - ``exclusive_time_ms = inclusive - sum(inclusive of children that ran inside it)``. InitPlans and
   SubPlans run inside the node they hang from, so they are subtracted. A CTE body (an InitPlan
   named ``CTE x``) runs lazily inside the CTE Scans that read it, so it is subtracted from those

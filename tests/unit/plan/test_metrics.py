@@ -479,8 +479,8 @@ def test_unbalanced_parallel_hash_join_takes_the_busiest_process() -> None:
              "Actual Total Time": 13.881, "Actual Rows": 150009, "Actual Loops": 3,
              "Workers": [_worker(0, 14.468), _worker(1, 6.82)]}  # fmt: skip
     join = {"Node Type": "Hash Join", "Parallel Aware": True, "Actual Total Time": 36.626,
-            "Actual Rows": 62, "Actual Loops": 3,
-            "Workers": [_worker(0, 23.416), _worker(1, 27.14)], "Plans": [items, hash_]}  # fmt: skip
+            "Actual Rows": 62, "Actual Loops": 3, "Plans": [items, hash_],
+            "Workers": [_worker(0, 23.416), _worker(1, 27.14)]}  # fmt: skip
     gather = {"Node Type": "Gather", "Workers Planned": 2, "Workers Launched": 2,
               "Actual Total Time": 65.599, "Actual Rows": 186, "Actual Loops": 1,
               "Plans": [join]}  # fmt: skip
