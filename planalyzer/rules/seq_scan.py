@@ -17,9 +17,13 @@ than ``1 - min_removed_ratio`` of the rows, or (with BUFFERS) keep at least
 ``max_kept_rows_per_page_ratio`` rows per table page (an index does not beat a sequential
 read there);
 scans repeated fewer than ``min_inner_loops`` times or over fewer than
-``min_inner_table_rows`` rows each (a tiny lookup table). Without ANALYZE the table size is not
-known: a scan is reported, marked estimated and at most a warning, only when its cost shows a
-table of at least ``estimated_min_cost`` and its row estimate is a small fraction of that.
+``min_inner_table_rows`` rows each (a tiny lookup table). A scan without a selective filter is
+reported when it is the probe side of a Hash Join that keeps at most ``max_join_keep_ratio`` of
+its rows while the other side has at most ``max_lookup_rows`` rows: index lookups of the join
+key would read a tiny part of the table (the typical unindexed foreign key). Without ANALYZE
+the table size is not known: a scan is reported, marked estimated and at most a warning, only
+when its cost shows a table of at least ``estimated_min_cost`` and its row estimate is a small
+fraction of that.
 Severity follows the scan's share of the total time (of the cost without timing): info below
 ``warning_time_share_ratio``, warning from it, critical from ``critical_time_share_ratio``.
 """
@@ -86,6 +90,16 @@ class SeqScanThresholds(Thresholds):
         "table page read: matches are then spread over most pages, so an index would still "
         "visit most of the table, in random order.",
     )
+    max_join_keep_ratio: float = Field(
+        0.01,
+        description="A scan feeding the probe side of a Hash Join is reported when the join "
+        "keeps at most this share of its rows (1 %): the table is read to find a few matches.",
+    )
+    max_lookup_rows: float = Field(
+        10_000,
+        description="...and the join's other side has at most this many rows: that many index "
+        "lookups (a nested loop) cost less than reading the whole table.",
+    )
     estimated_min_cost: float = Field(
         1_000.0,
         description="Without ANALYZE, only scans costing at least this are considered: at "
@@ -124,7 +138,7 @@ def _suggestion(node: PlanNode, *, repeated: bool) -> str:
             "index matching the condition (a pg_trgm GIN index for LIKE '%...%')."
         )
     sql = create_index_sql(node, columns)
-    names = ", ".join(str(c) for c in columns)
+    names = ", ".join(c.expression or c.name for c in columns)
     if repeated:
         return (
             f"{sql}; with an index on {names} each loop looks up its rows instead of reading "
@@ -263,7 +277,8 @@ def _check_analyzed(ctx: RuleContext, node: PlanNode) -> Finding | None:
         and loops >= t.min_inner_loops
         and table_rows >= t.min_inner_table_rows
     )
-    if not (selective or repeated):
+    probe = None if (selective or repeated) else _hash_probe(node, t, table_rows)
+    if not (selective or repeated or probe):
         return None
     if ctx.timed:
         share = ctx.share_of_total(node.exclusive_time_ms)
@@ -281,7 +296,14 @@ def _check_analyzed(ctx: RuleContext, node: PlanNode) -> Finding | None:
     timing = ""
     if node.exclusive_time_ms is not None and ctx.plan.total_time_ms:
         timing = f", {fmt_ms(node.exclusive_time_ms)} of {fmt_ms(ctx.plan.total_time_ms)}"
-    if repeated:
+    if probe is not None:
+        join, other_rows, _ = probe
+        message = (
+            f"{node.display_name} read {fmt_rows(read)} rows so that the {join.node_type} "
+            f"above it could keep {fmt_rows(join.rows_total)} matching the "
+            f"{fmt_rows(other_rows)} rows of its other side{filtered}{timing}."
+        )
+    elif repeated:
         parent = node.parent
         where = "per outer row"
         if parent is not None and node.parent_relationship == "Inner":
@@ -312,9 +334,60 @@ def _check_analyzed(ctx: RuleContext, node: PlanNode) -> Finding | None:
             "cost_share_ratio": node.cost_share,
             "selective_filter": selective,
             "repeated_in_loop": repeated,
+            "hash_join_probe": probe is not None,
+            "join_rows_total": None if probe is None else probe[0].rows_total,
+            "join_other_side_rows_total": None if probe is None else probe[1],
         },
-        suggestion=_suggestion(node, repeated=repeated),
+        suggestion=(
+            _probe_suggestion(node, probe[1], probe[2])
+            if probe is not None
+            else _suggestion(node, repeated=repeated)
+        ),
         severity=severity,
+    )
+
+
+def _hash_probe(
+    node: PlanNode, t: SeqScanThresholds, table_rows: float
+) -> tuple[PlanNode, float, list[Column]] | None:
+    """The Hash Join this scan feeds as its probe side, when an index lookup would beat it.
+
+    That is: a big table read whole, a join that keeps almost none of its rows, and a small
+    other side, so looking up the matches of each of those few rows through an index on the
+    join key (a nested loop) reads a tiny part of the table. Returns the join, the other side's
+    row count and this table's join-key columns.
+    """
+    join = node.parent
+    if join is None or join.node_type != "Hash Join" or node.parent_relationship != "Outer":
+        return None
+    if join.join_type not in (None, "Inner", "Semi", "Right"):
+        return None  # outer/anti joins need every probe row anyway
+    other = next((c for c in join.children if c.parent_relationship == "Inner"), None)
+    if other is None or other.rows_total is None or join.rows_total is None:
+        return None
+    if table_rows < t.min_table_rows or not node.rows_total:
+        return None
+    if join.rows_total / node.rows_total > t.max_join_keep_ratio:
+        return None
+    if other.rows_total > t.max_lookup_rows:
+        return None
+    keys = [
+        c.column
+        for c in node_comparisons(node, "hash_cond", source=join)
+        if c.other is not None and c.kind == "equality" and c.column.expression is None
+    ]
+    if not keys:
+        return None
+    return join, other.rows_total, keys
+
+
+def _probe_suggestion(node: PlanNode, other_rows: float, keys: list[Column]) -> str:
+    names = ", ".join(str(c.name) for c in keys)
+    return (
+        f"{create_index_sql(node, keys)}; with an index on the join key {names} the planner can "
+        f"look up the matches of each of the {fmt_rows(other_rows)} rows of the other side (a "
+        "nested loop of index lookups) instead of reading the whole table (CREATE INDEX "
+        "CONCURRENTLY on a busy table; foreign-key columns are not indexed automatically)."
     )
 
 

@@ -275,3 +275,42 @@ def test_regex_filter_in_the_corpus_suggests_a_trigram_index() -> None:
     plan = pa.load(corpus_path("pg_flame/cte_aggregate_analyze.json"))
     (finding,) = pa.analyze(plan).by_rule(RULE)
     assert "USING gin (body gin_trgm_ops)" in finding.suggestion
+
+
+def _probe_plan(*, other_rows: int, join_rows: int) -> pa.Plan:
+    """A hash join whose probe side reads order_items whole (figures from a real PG 15 run)."""
+    items = {"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Relation Name":
+             "order_items", "Alias": "i", "Total Cost": 5626.11, "Plan Rows": 450_000,
+             "Actual Total Time": 20.0, "Actual Rows": 450_027, "Actual Loops": 1}  # fmt: skip
+    orders = {"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Relation Name": "orders",
+              "Alias": "o", "Total Cost": 4835.5, "Plan Rows": 50,
+              "Actual Total Time": 5.0, "Actual Rows": other_rows, "Actual Loops": 1}  # fmt: skip
+    hash_ = {"Node Type": "Hash", "Parent Relationship": "Inner", "Total Cost": 4835.5,
+             "Plan Rows": 50, "Actual Total Time": 5.1, "Actual Rows": other_rows,
+             "Actual Loops": 1, "Plans": [orders]}  # fmt: skip
+    join = {"Node Type": "Hash Join", "Join Type": "Inner", "Total Cost": 10954.46,
+            "Plan Rows": 180, "Actual Total Time": 40.0, "Actual Rows": join_rows,
+            "Actual Loops": 1, "Hash Cond": "(i.order_id = o.id)",
+            "Plans": [items, hash_]}  # fmt: skip
+    return pa.parse({"Plan": join, "Execution Time": 40.5})
+
+
+def test_hash_join_probe_of_a_whole_table_suggests_the_join_key_index() -> None:
+    """A big table read whole to match a few rows of the other side: the unindexed FK."""
+    plan = _probe_plan(other_rows=120, join_rows=186)
+    (finding,) = assert_fires(plan, RULE)
+    scan = plan.node(finding.node_id)
+    assert scan.relation_name == "order_items"
+    assert finding.evidence["hash_join_probe"] is True
+    assert finding.evidence["join_rows_total"] == 186
+    assert finding.evidence["join_other_side_rows_total"] == 120
+    assert finding.suggestion.startswith("CREATE INDEX ON order_items (order_id)")
+    assert "read 450,027 rows so that the Hash Join above it could keep 186" in finding.message
+    assert finding.severity is pa.Severity.CRITICAL  # 20 ms of 40.5 ms >= 40 %
+
+
+def test_hash_join_probe_is_quiet_when_the_join_keeps_many_rows_or_the_other_side_is_big() -> None:
+    # a join keeping 10 % of the probe rows: reading the table is the right plan
+    assert_quiet(_probe_plan(other_rows=120, join_rows=45_000), RULE, min_severity=pa.Severity.INFO)
+    # 50,000 rows on the other side: 50,000 index lookups are no bargain
+    assert_quiet(_probe_plan(other_rows=50_000, join_rows=186), RULE, min_severity=pa.Severity.INFO)
