@@ -58,7 +58,7 @@ def unavailable(reason: str) -> NoReturn:
     message = f"{reason}; install it with: {install_hint(DEFAULT_MAJOR)} (or run .ci/setup)"
     if running_in_ci():
         pytest.fail(f"CI is set, so database tests must not be skipped: {message}", pytrace=False)
-    pytest.skip(message)
+    pytest.skip(reason=message)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -117,4 +117,4 @@ def _pg_version_marker(request: pytest.FixtureRequest) -> None:
         version = probe.info.server_version
     actual = version if number >= 10000 else version // 10000
     if not _COMPARISONS[op](actual, number):
-        pytest.skip(f"needs PostgreSQL {op} {number}, server is {version}")
+        pytest.skip(reason=f"needs PostgreSQL {op} {number}, server is {version}")

@@ -41,7 +41,7 @@ def require_corpus() -> None:
     )
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(message)
-    pytest.skip(message)
+    pytest.skip(reason=message)
 
 
 def load_json(relative: str) -> Any:

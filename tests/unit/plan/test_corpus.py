@@ -121,7 +121,7 @@ def _unread_cte_bodies(plan: pa.Plan) -> list[pa.PlanNode]:
 def test_text_format_beside_json_is_rejected_with_a_hint(path: Path | None) -> None:
     if path is None:
         require_corpus()
-        pytest.skip("no text-format plans in the corpus")
+        pytest.skip(reason="no text-format plans in the corpus")
     with pytest.raises(pa.PlanParseError, match="text-format") as info:
         pa.parse(path.read_bytes())
     assert info.value.path.startswith("line ")
