@@ -150,7 +150,7 @@ def planalyzer_conn(pytestconfig: pytest.Config) -> Iterator[Any]:
     settings = pytestconfig.stash.get(_SETTINGS, None)
     if settings is None or not settings.dsn:
         pytest.skip(
-            "planalyzer: no database configured; set planalyzer_dsn in the ini file, pass "
+            reason="planalyzer: no database configured; set planalyzer_dsn in the ini file, pass "
             "--planalyzer-dsn, or set PLANALYZER_DSN"
         )
     import psycopg
