@@ -128,8 +128,10 @@ def audit(conn: psycopg.Connection[Any], tables: Iterable[str] | None = None) ->
         findings += duplicates
         dropped = {f.index for f in duplicates}
         findings += _redundant(table, dropped)
-        dropped |= {f.index for f in findings if f.table == table.qualified_name}
-        findings += _unused(table, dropped, db.stats_reset)
+        table_findings = [f for f in findings if f.table == table.qualified_name]
+        dropped |= {f.index for f in table_findings}
+        kept = {f.related for f in table_findings if f.related is not None}
+        findings += _unused(table, dropped, kept, db.stats_reset)
         findings += _unindexed_foreign_keys(table)
     return AuditReport(findings=tuple(findings), stats_reset=db.stats_reset)
 
@@ -237,25 +239,61 @@ def _redundant(table: TableFacts, dropped: set[str | None]) -> list[AuditFinding
     return found
 
 
+def _leads_with(index: IndexFacts, columns: list[str]) -> bool:
+    """True when the index's first keys are exactly ``columns`` (in any order)."""
+    width = len(columns)
+    lead = {c.expression for c in index.columns[:width]}
+    return len(index.columns) >= width and lead == set(columns)
+
+
+def _supports_foreign_key(table: TableFacts, index: IndexFacts, dropped: set[str | None]) -> bool:
+    """True when ``index`` is the last remaining index that leads with a foreign key's columns.
+
+    Such an index may show no scans (the referenced table rarely deletes) and still be what
+    keeps a DELETE on the referenced table from scanning this one.
+    """
+    for fk in table.foreign_keys:
+        columns = list(fk.columns)
+        if not _leads_with(index, columns):
+            continue
+        others = (i for i in table.indexes if i is not index and i.name not in dropped)
+        if not any(_leads_with(other, columns) for other in others):
+            return True
+    return False
+
+
 def _unused(
-    table: TableFacts, dropped: set[str | None], stats_reset: dt.datetime | None
+    table: TableFacts,
+    dropped: set[str | None],
+    kept: set[str],
+    stats_reset: dt.datetime | None,
 ) -> list[AuditFinding]:
+    """Indexes never scanned, except those other findings keep or a foreign key relies on."""
     since = f"since {stats_reset:%Y-%m-%d %H:%M}" if stats_reset else "since statistics began"
-    return [
-        AuditFinding(
-            kind="unused",
-            table=table.qualified_name,
-            index=index.name,
-            message=(
-                f"{index.name} on {table.qualified_name} has not been scanned {since} "
-                f"({index.size_bytes:,} bytes)"
-            ),
-            sql=_drop(table, index),
-            size_bytes=index.size_bytes,
+    dropped_too = set(dropped)
+    found = []
+    for index in table.indexes:
+        if not (index.valid and index.idx_scan == 0 and _droppable(index)):
+            continue
+        if index.name in dropped_too or index.name in kept:
+            continue  # already dropped by another finding, or the one a drop relies on
+        if _supports_foreign_key(table, index, dropped_too):
+            continue
+        dropped_too.add(index.name)
+        found.append(
+            AuditFinding(
+                kind="unused",
+                table=table.qualified_name,
+                index=index.name,
+                message=(
+                    f"{index.name} on {table.qualified_name} has not been scanned {since} "
+                    f"({index.size_bytes:,} bytes)"
+                ),
+                sql=_drop(table, index),
+                size_bytes=index.size_bytes,
+            )
         )
-        for index in table.indexes
-        if index.valid and index.idx_scan == 0 and _droppable(index) and index.name not in dropped
-    ]
+    return found
 
 
 def _unindexed_foreign_keys(table: TableFacts) -> list[AuditFinding]:

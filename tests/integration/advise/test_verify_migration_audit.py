@@ -110,3 +110,35 @@ def test_audit_finds_a_duplicate(autocommit_conn):
         assert (dup.index, dup.related) == ("planalyzer_test_dup2", "planalyzer_test_dup")
     finally:
         autocommit_conn.execute("DROP INDEX planalyzer_test_dup, planalyzer_test_dup2")
+
+
+def test_audit_never_proposes_dropping_what_a_foreign_key_or_another_drop_relies_on(
+    autocommit_conn,
+):
+    """Indexes a foreign key or another drop relies on are kept, even with zero scans.
+
+    Fresh statistics make every index look unused: the audit must still leave in place the
+    index a foreign key needs and the longer index a redundant one is dropped in favour of.
+    """
+    autocommit_conn.execute(
+        "CREATE TABLE planalyzer_audit_parent (id int PRIMARY KEY);"
+        "CREATE TABLE planalyzer_audit_child (id int PRIMARY KEY,"
+        " parent_id int REFERENCES planalyzer_audit_parent (id), kind text);"
+        "CREATE INDEX planalyzer_audit_child_parent ON planalyzer_audit_child (parent_id);"
+        "CREATE INDEX planalyzer_audit_child_kind ON planalyzer_audit_child (kind);"
+        "CREATE INDEX planalyzer_audit_child_kind_parent"
+        " ON planalyzer_audit_child (kind, parent_id);"
+    )
+    try:
+        report = audit(autocommit_conn, ["planalyzer_audit_child"])
+        proposed = {f.index for f in report.findings if f.kind in ("unused", "redundant")}
+        # kind is a prefix of (kind, parent_id): drop the short one, keep the long one
+        assert "planalyzer_audit_child_kind" in proposed
+        assert "planalyzer_audit_child_kind_parent" not in proposed
+        # the only index leading with the foreign key column stays, scanned or not
+        assert "planalyzer_audit_child_parent" not in proposed
+        assert report.by_kind("unindexed-fk") == []
+    finally:
+        autocommit_conn.execute(
+            "DROP TABLE planalyzer_audit_child; DROP TABLE planalyzer_audit_parent"
+        )
