@@ -7,8 +7,11 @@ An index helps a statement through the conditions it puts on one table's columns
 ranges, IS NULL, LIKE with a fixed prefix, and the operators only GIN serves: pattern matching,
 JSONB containment, full-text search), through the join keys that let the table be the inner side
 of a nested loop, and through the order it wants rows in (ORDER BY with direction and NULLS
-placement, GROUP BY) when a LIMIT makes stopping early worth it. `extract` collects exactly those
-facts, per base table: aliases are resolved to tables, CTE names and subqueries are kept apart
+placement, GROUP BY) when a LIMIT makes stopping early worth it. Conditions on an expression of
+one column (``lower(email) = $1``, ``payload->>'device' = 'ios'``, ``created_at::date = ...``)
+are kept too, with the expression deparsed from the parse tree, so that an expression index can
+repeat it exactly as the planner must match it. `extract` collects exactly those facts, per base
+table: aliases are resolved to tables, CTE names and subqueries are kept apart
 from tables, and unqualified columns are attributed through an optional ``columns_of`` lookup
 (the catalog) when several tables are in scope.
 
@@ -129,7 +132,9 @@ class Predicate:
         values: the constants or parameters compared with.
         sql: the condition with the column unqualified, as a partial index's WHERE clause
             would repeat it (only meaningful for constant conditions).
-        expression: for FULL_TEXT, the tsvector expression as written (unqualified).
+        expression: the indexed expression, deparsed by pglast with its column unqualified:
+            the tsvector expression for FULL_TEXT, or, for a B-tree kind, the expression of
+            ``column`` the condition compares (``lower(email)``); None for a plain column.
     """
 
     table: TableRef
@@ -144,6 +149,11 @@ class Predicate:
     def constant(self) -> bool:
         """Every compared value is a plain constant (IS NULL has none, and counts as constant)."""
         return all(value.constant for value in self.values)
+
+    @property
+    def on_expression(self) -> bool:
+        """A B-tree condition on an expression of ``column`` rather than on the column."""
+        return self.expression is not None and self.kind.btree
 
 
 @dataclass(frozen=True)
@@ -243,6 +253,7 @@ _RANGE_OPS = {"<", "<=", ">", ">="}
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}
 _JSONB_OPS = {"@>", "?", "?|", "?&"}
 _PATTERN_OPS = {"~~*", "!~~*", "~", "~*"}  # ILIKE and regex; LIKE is decided by its pattern
+_FIELD_OPS = {"->>", "->", "#>>", "#>"}  # JSON field access: the expressions worth indexing
 
 
 def referenced_tables(sql: str) -> list[TableRef]:
@@ -597,27 +608,38 @@ class _Collector:
         if kind == enums.A_Expr_Kind.AEXPR_OP and op == "@@":
             self._full_text(item, scope)
             return
-        if not isinstance(left, ast.ColumnRef) and isinstance(right, ast.ColumnRef):
-            if kind == enums.A_Expr_Kind.AEXPR_OP and op in _FLIPPED:
-                left, right, op = right, left, _FLIPPED[op]
-        if not isinstance(left, ast.ColumnRef):
-            return
-        ref = self._resolve(left, scope)
+        flippable = kind == enums.A_Expr_Kind.AEXPR_OP and op in _FLIPPED
+        if not isinstance(left, ast.ColumnRef) and isinstance(right, ast.ColumnRef) and flippable:
+            left, right, op = right, left, _FLIPPED[op]
+        expression: str | None = None
+        if isinstance(left, ast.ColumnRef):
+            ref = self._resolve(left, scope)
+        else:
+            # An expression of one column (lower(email) = ...), on either side of the operator.
+            found = self._one_column_expression(left, scope)
+            if found is None and flippable:
+                found = self._one_column_expression(right, scope)
+                if found is not None:
+                    left, right, op = right, left, _FLIPPED[op]
+            ref, expression = found if found is not None else (None, None)
         if ref is None:
             return
         if kind == enums.A_Expr_Kind.AEXPR_OP:
             if isinstance(right, ast.ColumnRef):
                 other = self._resolve(right, scope)
-                if op == "=" and other is not None and other.table != ref.table:
+                joinable = expression is None and other is not None and other.table != ref.table
+                if op == "=" and joinable:
                     self.joins.append(JoinKey(ref, other))
                 return
             value = _value(right, self)
             if value is None:
                 return
             if op == "=":
-                self._add(ref, PredicateKind.EQ, op, (value,), item)
+                self._add(ref, PredicateKind.EQ, op, (value,), item, expression)
             elif op in _RANGE_OPS:
-                self._add(ref, PredicateKind.RANGE, op, (value,), item)
+                self._add(ref, PredicateKind.RANGE, op, (value,), item, expression)
+            elif expression is not None:
+                return  # GIN on an expression (trigram, jsonb) is not proposed
             elif op in _JSONB_OPS:
                 self._add(ref, PredicateKind.JSONB, op, (value,), item)
             elif op in _PATTERN_OPS:
@@ -625,15 +647,15 @@ class _Collector:
         elif kind == enums.A_Expr_Kind.AEXPR_IN and op == "=":
             values = [_value(v, self) for v in right]
             if values and all(v is not None for v in values):
-                self._add(ref, PredicateKind.EQ, "IN", tuple(values), item)
+                self._add(ref, PredicateKind.EQ, "IN", tuple(values), item, expression)
         elif kind == enums.A_Expr_Kind.AEXPR_OP_ANY and op == "=":
             value = _value(right, self)
             if value is not None:
-                self._add(ref, PredicateKind.EQ, "= ANY", (value,), item)
+                self._add(ref, PredicateKind.EQ, "= ANY", (value,), item, expression)
         elif kind in (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_BETWEEN_SYM):
             values = [_value(v, self) for v in right]
             if all(v is not None for v in values):
-                self._add(ref, PredicateKind.RANGE, "BETWEEN", tuple(values), item)
+                self._add(ref, PredicateKind.RANGE, "BETWEEN", tuple(values), item, expression)
         elif kind in (enums.A_Expr_Kind.AEXPR_LIKE, enums.A_Expr_Kind.AEXPR_ILIKE):
             value = _value(right, self)
             if value is None or op.startswith("!"):
@@ -641,10 +663,59 @@ class _Collector:
             ilike = kind == enums.A_Expr_Kind.AEXPR_ILIKE
             prefix = value.text is not None and _fixed_prefix(value.text)
             if not ilike and prefix:
-                self._add(ref, PredicateKind.LIKE_PREFIX, "LIKE", (value,), item)
-            elif value.text is not None or value.param is not None:
+                self._add(ref, PredicateKind.LIKE_PREFIX, "LIKE", (value,), item, expression)
+            elif expression is None and (value.text is not None or value.param is not None):
                 name = "ILIKE" if ilike else "LIKE"
                 self._add(ref, PredicateKind.PATTERN, name, (value,), item)
+
+    def _one_column_expression(self, node: Any, scope: _Scope) -> tuple[ColumnRef, str] | None:
+        """``(column, expression text)`` when ``node`` is an indexable expression of one column.
+
+        Accepted: function calls (not aggregates or window calls), casts, and JSON field access
+        (``->>``, ``->``, ``#>>``, ``#>``), nested freely, over constants and exactly one column
+        of one base table. Arithmetic, CASE, subqueries and parameters are not: an index on
+        ``total * 2`` is rarely what an expert writes (the condition is rewritten instead), and
+        a ``$n`` inside the expression changes it per execution. Whether the functions are
+        IMMUTABLE (an index expression must be) is left to the server: HypoPG applies the same
+        check as CREATE INDEX, so a stable ``date_trunc('day', timestamptz)`` is rejected
+        while validating, with the reason kept.
+
+        The text is deparsed from the parse tree with the column unqualified, so the index
+        repeats the expression the statement compares, which is what the planner matches.
+        """
+        if not isinstance(node, ast.FuncCall | ast.TypeCast | ast.A_Expr):
+            return None
+        refs: set[ColumnRef] = set()
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, ast.ColumnRef):
+                ref = self._resolve(item, scope)
+                if ref is None:
+                    return None
+                refs.add(ref)
+            elif isinstance(item, ast.A_Const | ast.TypeName):
+                continue
+            elif isinstance(item, ast.FuncCall):
+                aggregate = item.agg_star or item.agg_distinct or item.agg_within_group
+                if aggregate or item.over is not None or item.agg_filter is not None:
+                    return None
+                if item.agg_order:
+                    return None
+                stack.extend(item.args or ())
+            elif isinstance(item, ast.TypeCast):
+                stack.append(item.arg)
+            elif (
+                isinstance(item, ast.A_Expr)
+                and item.kind == enums.A_Expr_Kind.AEXPR_OP
+                and item.name[-1].sval in _FIELD_OPS
+            ):
+                stack.extend((item.lexpr, item.rexpr))
+            else:
+                return None
+        if len(refs) != 1:
+            return None
+        return refs.pop(), str(RawStream()(_unqualified(node)))
 
     def _or_as_in(self, item: Any, scope: _Scope) -> None:
         """``a = 1 OR a = 2`` is ``a IN (1, 2)``; other ORs are not indexed by one B-tree."""

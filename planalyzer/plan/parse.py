@@ -141,10 +141,63 @@ def decode(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> Any:
         try:
             value = _loads(cleaned)
         except ValueError:
-            raise _json_error(text, cleaned, first_error) from None
+            value = _embedded_plan(text)
+            if value is None:
+                raise _json_error(text, cleaned, first_error) from None
+    value = _unwrap_query_plan_column(value)
     if isinstance(value, str):  # JSON-encoded JSON, as some log shippers store it
         return decode(value)
     return value
+
+
+_PLAN_KEYS = ("Plan", "Node Type", "QUERY PLAN")
+
+
+def _looks_like_plan(value: Any) -> bool:
+    """True for a statement object, a plan node or a result row holding one (or a list)."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    return isinstance(value, dict) and any(key in value for key in _PLAN_KEYS)
+
+
+def _embedded_plan(text: str) -> Any:
+    """The first JSON plan inside surrounding text, or None.
+
+    auto_explain writes its JSON after a log prefix (``LOG:  duration: 12.3 ms  plan:``), and
+    plans pasted from chat or tickets carry a sentence before or after them. Each ``{`` or
+    ``[`` that starts a line is tried, then any other, up to a few dozen candidates.
+    """
+    decoder = json.JSONDecoder()
+    braces = [i for i, ch in enumerate(text) if ch in "{["]
+    at_line_start = [i for i in braces if i == 0 or text[i - 1] == "\n"]
+    elsewhere = [i for i in braces if i != 0 and text[i - 1] != "\n"]
+    for start in (at_line_start + elsewhere)[:50]:
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            continue
+        if _looks_like_plan(value):
+            return value
+    return None
+
+
+def _unwrap_query_plan_column(value: Any) -> Any:
+    """A client's export of the result set (``[{"QUERY PLAN": ...}]``) to the plan inside.
+
+    pgAdmin, DBeaver and psql's JSON output formats export EXPLAIN's one-column result as rows
+    keyed by the column name; the cell holds the plan document (decoded or as text).
+    """
+    rows = value if isinstance(value, list) else [value]
+    if not rows or not all(isinstance(r, dict) and list(r) == ["QUERY PLAN"] for r in rows):
+        return value
+    cells = [r["QUERY PLAN"] for r in rows]
+    if len(cells) == 1:
+        return cells[0]
+    documents: list[Any] = []
+    for cell in cells:  # several statements' plans, one row each
+        inner = decode(cell) if isinstance(cell, str) else cell
+        documents.extend(inner if isinstance(inner, list) else [inner])
+    return documents
 
 
 def _bytes_to_text(raw: bytes) -> str:

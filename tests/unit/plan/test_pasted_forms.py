@@ -234,3 +234,41 @@ def test_load_missing_file_is_a_parse_error(tmp_path: Path) -> None:
     with pytest.raises(pa.PlanParseError, match="cannot read file") as info:
         pa.load(tmp_path / "nope.json")
     assert info.value.path.endswith("nope.json")
+
+
+def test_auto_explain_log_line_with_prefix_and_trailing_lines(
+    document: list[dict[str, object]],
+) -> None:
+    """auto_explain (log_format = json) writes the plan after a log prefix on the same entry."""
+    statement = document[0]
+    log = (
+        "2024-05-01 10:00:00.123 UTC [4242] LOG:  duration: 15.786 ms  plan:\n"
+        + json.dumps(statement, indent=2)
+        + "\n2024-05-01 10:00:01.000 UTC [4242] LOG:  checkpoint starting: time\n"
+    )
+    assert pa.parse(log).to_json() == statement
+
+
+def test_plan_pasted_between_sentences(document: list[dict[str, object]]) -> None:
+    text = "Why is this slow?\n" + json.dumps(document, indent=2) + "\nThanks {in advance}"
+    assert pa.parse(text).to_json() == document
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["decoded-cell", "text-cell"])
+def test_client_result_export_keyed_by_column_name(
+    document: list[dict[str, object]], *, as_text: bool
+) -> None:
+    """pgAdmin/DBeaver/psql JSON exports: one row per statement, keyed by "QUERY PLAN"."""
+    cell: object = json.dumps(document) if as_text else document
+    exported = json.dumps([{"QUERY PLAN": cell}])
+    assert pa.parse(exported).to_json() == document
+    two_rows = json.dumps([{"QUERY PLAN": cell}, {"QUERY PLAN": cell}])
+    assert len(pa.parse_all(two_rows)) == 2
+
+
+def test_text_with_braces_but_no_json_plan_is_still_a_clear_error() -> None:
+    text = "Seq Scan on orders  (cost=0.00..7454.00 rows=3 width=40)\n  Filter: (tags @> '{a}')"
+    with pytest.raises(pa.PlanParseError, match="text-format EXPLAIN"):
+        pa.parse(text)
+    with pytest.raises(pa.PlanParseError):
+        pa.parse('see {"not": "a plan"} here')
