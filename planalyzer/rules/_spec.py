@@ -84,11 +84,13 @@ class RuleContext:
         impact_ms: float | None = None,
         severity: Severity | None = None,
         related_node_ids: tuple[int, ...] = (),
+        impact_cost_share: float | None = None,
     ) -> Finding:
         """A `Finding` of this rule about ``node``.
 
-        ``impact_ms`` defaults to the node's exclusive time; without timing the cost share of
-        the node stands in and the finding is marked ``estimated`` when the plan has no ANALYZE.
+        ``impact_ms`` defaults to the node's exclusive time; without timing the cost share
+        (``impact_cost_share``, default the node's own) stands in and the finding is marked
+        ``estimated`` when the plan has no ANALYZE.
         """
         if impact_ms is None and node is not None and self.timed:
             impact_ms = node.exclusive_time_ms
@@ -100,7 +102,11 @@ class RuleContext:
             evidence=evidence,
             suggestion=suggestion,
             impact_ms=impact_ms,
-            impact_cost_share=None if node is None else node.cost_share,
+            impact_cost_share=(
+                impact_cost_share
+                if impact_cost_share is not None or node is None
+                else node.cost_share
+            ),
             estimated=not self.plan.analyzed,
             related_node_ids=related_node_ids,
         )

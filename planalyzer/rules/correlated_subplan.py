@@ -11,10 +11,13 @@ What to do: rewrite the subquery as a join: a ``LEFT JOIN`` to a grouped derived
 turns into semi/anti joins. If it must stay correlated, make each execution cheap: the finding
 names the index for the inner lookup when the SubPlan reads its table without one.
 
-Not reported: plans without ANALYZE; InitPlans and *hashed* SubPlans (they run once);
-SubPlans executed fewer than ``min_loops`` times. Severity follows the SubPlan's share of the
-total time: info below ``warning_time_share_ratio``, warning from it, critical from
-``critical_time_share_ratio``; without timing (TIMING OFF) it stays info.
+Not reported: InitPlans and *hashed* SubPlans (they run once); SubPlans executed fewer than
+``min_loops`` times. Severity follows the SubPlan's share of the total time: info below
+``warning_time_share_ratio``, warning from it, critical from ``critical_time_share_ratio``;
+without timing (TIMING OFF) it stays info. Without ANALYZE the executions are estimated as the
+rows the node it hangs from is expected to produce (a lower bound when the SubPlan sits in a
+filter), and the SubPlan's cost times those executions, as a share of the statement's cost,
+stands in for time: such findings are marked estimated and are at most a warning.
 """
 
 from __future__ import annotations
@@ -79,11 +82,63 @@ def _lookup_index(subplan: PlanNode) -> str | None:
     return None
 
 
+def _suggestion(node: PlanNode) -> str:
+    suggestion = (
+        "Rewrite the correlated subquery as a join the planner can run in one pass: a "
+        "LEFT JOIN to a grouped derived table or LEFT JOIN LATERAL for a value, EXISTS / NOT "
+        "EXISTS (a semi/anti join) for an existence test."
+    )
+    index_sql = _lookup_index(node)
+    if index_sql is not None:
+        suggestion += f" If it stays correlated, index its lookup: {index_sql}."
+    return suggestion
+
+
+def _check_estimated(ctx: RuleContext, node: PlanNode) -> Finding | None:
+    """A per-row SubPlan judged from the plan alone: expected executions x its cost."""
+    t: CorrelatedSubplanThresholds = ctx.thresholds
+    host = node.parent
+    root_cost = ctx.plan.root.total_cost
+    if host is None or host.plan_rows is None or node.total_cost is None or not root_cost:
+        return None
+    loops = float(host.plan_rows)
+    if loops < t.min_loops:
+        return None
+    cost = node.total_cost * loops
+    share = min(cost / root_cost, 1.0)
+    severity = escalate(share, warning_at=t.critical_time_share_ratio, critical_at=float("inf"))
+    name = node.subplan_name or "SubPlan"
+    return ctx.finding(
+        node,
+        message=(
+            f"{name} ({node.display_name}) is expected to run about {fmt_rows(loops)} times, "
+            f"once per row of {host.display_name}, for about {share:.0%} of the statement's "
+            "cost (estimated, no ANALYZE)."
+        ),
+        evidence={
+            "estimated_loops": loops,
+            "subplan_cost": node.total_cost,
+            "estimated_cost": cost,
+            "cost_share_ratio": share,
+        },
+        suggestion=_suggestion(node),
+        severity=severity,
+        impact_cost_share=share,
+    )
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
     """Yield a finding for each SubPlan run once per outer row often enough to matter."""
     t: CorrelatedSubplanThresholds = ctx.thresholds
     for node in ctx.plan.nodes():
-        if node.parent_relationship != "SubPlan" or not node.executed or _is_hashed(node):
+        if node.parent_relationship != "SubPlan" or _is_hashed(node):
+            continue
+        if not ctx.plan.analyzed:
+            estimated = _check_estimated(ctx, node)
+            if estimated is not None:
+                yield estimated
+            continue
+        if not node.executed:
             continue
         loops = float(node.actual_loops or 0)
         if loops < t.min_loops:
@@ -105,14 +160,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"({fmt_ms(per_loop)} per execution)"
             )
         name = node.subplan_name or "SubPlan"
-        index_sql = _lookup_index(node)
-        suggestion = (
-            "Rewrite the correlated subquery as a join the planner can run in one pass: a "
-            "LEFT JOIN to a grouped derived table or LEFT JOIN LATERAL for a value, EXISTS / NOT "
-            "EXISTS (a semi/anti join) for an existence test."
-        )
-        if index_sql is not None:
-            suggestion += f" If it stays correlated, index its lookup: {index_sql}."
         yield ctx.finding(
             node,
             message=(
@@ -126,7 +173,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 "time_share_ratio": share,
                 "rows_per_loop_rows": node.actual_rows,
             },
-            suggestion=suggestion,
+            suggestion=_suggestion(node),
             impact_ms=spent,
             severity=severity,
         )
@@ -138,5 +185,5 @@ RULE = Rule(
     summary="Correlated SubPlan executed once per outer row",
     check=check,
     thresholds=CorrelatedSubplanThresholds,
-    needs_analyze=True,
+    needs_analyze=False,
 )

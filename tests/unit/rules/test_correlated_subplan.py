@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,39 @@ def test_few_executions_hashed_subplans_and_initplans_are_quiet() -> None:
     assert_quiet(hashed, RULE, min_severity=pa.Severity.INFO)
     initplan = _with_subplan(loops=2000, name="InitPlan 1 (returns $0)", relationship="InitPlan")
     assert_quiet(initplan, RULE, min_severity=pa.Severity.INFO)
+
+
+def _without_analyze(document: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The same plan as plain EXPLAIN would print it: no actual figures, no buffers."""
+    stack = [document[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        assert isinstance(node, dict)
+        for key in [k for k in node if k.startswith(("Actual", "Shared", "Local", "Temp"))]:
+            del node[key]
+        node.pop("Rows Removed by Filter", None)
+        node.pop("Heap Fetches", None)
+        stack.extend(node.get("Plans", []))
+    document[0].pop("Execution Time", None)
+    return document
+
+
+def test_per_row_subplan_is_found_from_estimates_alone() -> None:
+    path = PLANS / "fires--scalar-subquery-per-row.json"
+    plan = pa.parse(_without_analyze(json.loads(path.read_text())))
+    assert not plan.analyzed
+    (finding,) = assert_fires(plan, RULE)
+    subplan = plan.node(finding.node_id)
+    host = subplan.parent
+    assert finding.estimated
+    assert finding.evidence["estimated_loops"] == host.plan_rows
+    expected_share = min(subplan.total_cost * host.plan_rows / plan.root.total_cost, 1.0)
+    assert finding.impact_cost_share == pytest.approx(expected_share)
+    assert finding.severity <= pa.Severity.WARNING  # estimates never make it critical
+    assert "estimated, no ANALYZE" in finding.message
+
+
+def test_rewritten_join_stays_quiet_without_analyze_too() -> None:
+    path = PLANS / "quiet--rewritten-as-join.json"
+    plan = pa.parse(_without_analyze(json.loads(path.read_text())))
+    assert_quiet(plan, RULE, min_severity=pa.Severity.INFO)
