@@ -32,10 +32,8 @@ class Report(BaseModel):
         return iter(self.findings)
 
     def __len__(self) -> int:
+        """The number of findings; a report without any is falsy, like an empty list."""
         return len(self.findings)
-
-    def __bool__(self) -> bool:
-        return True
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s.value}={n}" for s, n in self.counts().items() if n)

@@ -166,7 +166,7 @@ def test_empty_report() -> None:
     report = pa.analyze(pa.parse({"Plan": {"Node Type": "Result", "Total Cost": 0.01}}))
     assert report.findings == ()
     assert report.worst() is None
-    assert bool(report) is True
+    assert bool(report) is False  # falsy like an empty list
     assert repr(report) == "Report(findings=0)"
 
 
@@ -188,3 +188,12 @@ def test_min_warning_impact_must_be_a_non_negative_number() -> None:
     with pytest.raises(pa.ConfigError) as info:
         pa.RuleConfig(min_warning_impact_ms=-1)
     assert info.value.key == "min_warning_impact_ms"
+
+
+def test_a_report_is_truthy_only_with_findings() -> None:
+    clean = pa.analyze(pa.load(PLANS / "seq-scan" / "quiet--primary-key-lookup.json"))
+    noisy = pa.analyze(pa.load(PLANS / "seq-scan" / "fires--filter-removes-most.json"))
+    assert not clean
+    assert len(clean) == 0
+    assert noisy
+    assert len(noisy) == len(noisy.findings) >= 1
