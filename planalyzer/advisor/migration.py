@@ -9,10 +9,11 @@ INDEX, "Building Indexes Concurrently" and the ``ON ONLY`` note): create the par
 one; the parent's index becomes valid when the last partition is attached.
 
 Every identifier is composed with `psycopg.sql.Identifier`; the only SQL text taken as is, a
-partial index's predicate, comes from the statement's own parse tree. Names are deterministic
-(derived from the index definition) and at most 63 bytes, PostgreSQL's NAMEDATALEN - 1:
-a longer name is cut and ends with a short hash of the full one, so two long names stay
-distinct.
+partial index's predicate or an index expression (in its own parentheses), comes from the
+statement's own parse tree, deparsed by pglast, never from the statement's text. Names are
+deterministic (derived from the index definition) and at most 63 bytes, PostgreSQL's
+NAMEDATALEN - 1: a longer name is cut and ends with a short hash of the full one, so two long
+names stay distinct.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ _HEADER = """\
 def index_name(candidate: IndexCandidate, *, suffix: str = "") -> str:
     """A deterministic index name of at most 63 bytes.
 
-    ``idx_<table>_<key columns>[_incl][_where_<predicate words>][_<method>]``; when longer than
+    ``idx_<table>_<key columns>[_incl][_where_<predicate words>][_<method>]``, an expression
+    key column contributing its words (``lower(email)`` → ``lower_email``); when longer than
     63 bytes it is cut at a character boundary and ends with ``_`` and 8 hex digits of the SHA-1
     of the full name.
 
@@ -67,7 +69,7 @@ def index_name(candidate: IndexCandidate, *, suffix: str = "") -> str:
         63
     """
     table = candidate.table.rpartition(".")[2]
-    parts = ["idx", table, *(_slug(c.name) for c in candidate.columns)]
+    parts = ["idx", table, *(_slug(_short(c)) for c in candidate.columns)]
     if candidate.include:
         parts.append("incl")
     if candidate.where:
@@ -79,6 +81,11 @@ def index_name(candidate: IndexCandidate, *, suffix: str = "") -> str:
         parts.append(_slug(suffix))
     full = "_".join(p for p in parts if p)
     return _fit(full)
+
+
+def _short(column: KeyColumn) -> str:
+    """The key column's text for a name: an expression without ``pg_catalog.`` qualifiers."""
+    return column.name.replace("pg_catalog.", "") if column.expression else column.name
 
 
 def _fit(full: str) -> str:
@@ -216,6 +223,24 @@ def _check_lines(recommendation: Recommendation) -> list[str]:
     return lines
 
 
+def _analyze_lines(recommendation: Recommendation) -> list[str]:
+    """For an expression index: ANALYZE gathers the statistics of the indexed expression.
+
+    The planner can use the index at once, but estimates rows for ``lower(email) = ...`` with
+    default selectivities until ANALYZE has sampled the expression's values (PostgreSQL
+    manual, 11.7 "Indexes on Expressions", and ANALYZE: expression indexes get statistics).
+    """
+    expressions = [c.name for c in recommendation.key_columns if c.expression]
+    if not expressions:
+        return []
+    table = sql.SQL("ANALYZE {};").format(_qualified(recommendation.table)).as_string()
+    return [
+        f"-- Then run {table} so the planner has statistics on {', '.join(expressions)};",
+        "-- it uses the index right away, but estimates the expression's rows with default",
+        "-- selectivities until then.",
+    ]
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -229,6 +254,7 @@ def _block(recommendation: Recommendation) -> str:
         lines.append("-- Not verified with HypoPG (it cannot build this index type): test it.")
     lines += [f"-- Note: {note}" for note in recommendation.notes]
     lines.append(recommendation.create_sql)
+    lines += _analyze_lines(recommendation)
     lines += _check_lines(recommendation)
     return "\n".join(lines)
 

@@ -199,8 +199,8 @@ class Rejection(_Model):
     ``code`` is one of: ``existing-index`` (an index already serves it), ``tiny-table``,
     ``not-used`` (the planner did not choose it), ``below-threshold`` (saves too little),
     ``over-budget``, ``max-indexes``, ``superseded`` (another chosen index already gives the
-    benefit), ``merged`` (folded into a chosen index with a longer key), ``hypopg-error``,
-    ``unsupported``.
+    benefit), ``merged`` (folded into a chosen index with a longer key), ``not-immutable`` (an
+    index expression calls a function that is not IMMUTABLE), ``hypopg-error``, ``unsupported``.
     """
 
     candidate: IndexCandidate

@@ -121,8 +121,8 @@ def _values_for(
     """``(common, rare)`` values for parameter ``number``, or None if no statistics apply."""
     for pred in shape.predicates:
         positions = [i for i, v in enumerate(pred.values) if v.param == number]
-        if not positions:
-            continue
+        if not positions or pred.expression is not None:
+            continue  # the column's pg_stats say nothing of lower(column)'s values
         facts = tables.get(pred.table)
         column = facts.column(pred.column) if facts else None
         stats = column.stats if column else None

@@ -164,9 +164,7 @@ def validate_candidates(
             }
             size = whatif.size(candidate)
         except DatabaseError as err:
-            result.rejected.append(
-                Rejection(candidate=candidate, code="hypopg-error", reason=str(err))
-            )
+            result.rejected.append(_refused(candidate, err))
             continue
         users = {k: o for k, o in outcomes.items() if candidate.key in o.used}
         if not users:
@@ -214,6 +212,30 @@ def validate_candidates(
         result.single[candidate.key] = outcomes
         result.sizes[candidate.key] = size
     return result
+
+
+# SQLSTATE 42P17 invalid_object_definition: what CREATE INDEX (and HypoPG, which runs the same
+# CheckMutability test) raises for an index expression calling a function not marked IMMUTABLE.
+_INVALID_OBJECT_DEFINITION = "42P17"
+
+
+def _refused(candidate: IndexCandidate, err: DatabaseError) -> Rejection:
+    """The rejection for a candidate HypoPG would not build, naming the usual cause plainly."""
+    expressions = [c.name for c in candidate.columns if c.expression]
+    if expressions and err.sqlstate == _INVALID_OBJECT_DEFINITION:
+        return Rejection(
+            candidate=candidate,
+            code="not-immutable",
+            reason=(
+                f"{', '.join(expressions)} cannot be indexed: an index expression may only call "
+                "IMMUTABLE functions, and the server says this one calls a function that is not "
+                "(date_trunc() or a ::date cast of a timestamptz, for example, depend on the "
+                "TimeZone setting); write the condition on the column itself (created_at >= "
+                "'2024-03-01' AND created_at < '2024-03-02'), or use an immutable form such as "
+                f"date_trunc('day', created_at AT TIME ZONE 'UTC'). Server: {err.server_message}"
+            ),
+        )
+    return Rejection(candidate=candidate, code="hypopg-error", reason=str(err))
 
 
 def weighted_cost(units: Sequence[Unit], outcomes: Mapping[tuple[int, str], Outcome]) -> float:
