@@ -52,6 +52,18 @@ A factor of 10 is the usual point where a DBA starts distrusting the planner's c
 strategy (the rule ``row-misestimate`` has its own, configurable threshold)."""
 
 _INDENT = "   "
+MAX_INDENT_LEVELS = 24
+"""Deeper nodes are not indented further; their level is printed instead. Indenting a plan
+thousands of levels deep would make the text grow with the square of its depth."""
+
+
+def _indent(depth: int) -> str:
+    """The indentation of a node at ``depth``: three spaces a level, capped, then the level."""
+    if depth <= MAX_INDENT_LEVELS:
+        return _INDENT * depth
+    return _INDENT * MAX_INDENT_LEVELS + f"(level {depth}) "
+
+
 _CONDITION_LINES = 4  # a condition longer than this many wrapped lines is shortened with "…"
 _MARKS = {"critical": "!! ", "warning": "!  ", "info": "i  "}
 
@@ -200,9 +212,10 @@ def _node_lines(
     paint: Painter,
 ) -> list[str]:
     """The header, the detail lines and the finding messages of one node."""
-    indent = _INDENT * node.depth
+    indent = _indent(node.depth)
     arrow = "-> " if node.depth else ""
-    body = gutter + indent + " " * len(arrow) + _INDENT  # details sit under the node's name
+    # details sit under the node's name (blank where a deep node's level label stands)
+    body = gutter + " " * (len(indent) + len(arrow)) + _INDENT
     margin, margin_role = "", None
     if node.id == mark:
         margin, margin_role = ">> ", "mark"

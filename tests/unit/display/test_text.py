@@ -220,6 +220,19 @@ def test_deep_plan_renders_without_recursion():
     assert text.count("Materialize") == 3000
 
 
+def test_deep_plan_text_grows_linearly_not_with_the_square_of_its_depth():
+    """Indentation stops at MAX_INDENT_LEVELS; deeper nodes print their level instead."""
+    from planalyzer.display.text import MAX_INDENT_LEVELS
+
+    plan = deep_plan(3000)
+    lines = str(plan).splitlines()
+    longest = max(len(line) for line in lines)
+    assert longest < len("   ") * MAX_INDENT_LEVELS + 200
+    assert sum("(level 3000)" in line for line in lines) == 1  # the label, once per node
+    deepest = next(line for line in lines if "(level 3000)" in line)
+    assert "Seq Scan on leaf" in deepest
+
+
 def test_never_executed_node():
     plan = pa.parse(
         {
