@@ -499,9 +499,10 @@ class Plan(_Raw):
     __hash__ = object.__hash__
 
     def __reduce__(self) -> tuple[Any, ...]:
-        from planalyzer.plan.parse import parse
+        from planalyzer.plan.serialize import flat_document
 
-        return (_unpickle_plan, (parse, self.to_json(), self.sql, self.params, self.server_version))
+        flat = flat_document(self)
+        return (_unpickle_plan, (flat, self.sql, self.params, self.server_version))
 
     def __repr__(self) -> str:
         return (
@@ -624,8 +625,12 @@ class Plan(_Raw):
 
 
 def _unpickle_plan(
-    parse: Any, document: Any, sql: str | None, params: Any, server_version: int | None
+    flat: tuple[Any, ...], sql: str | None, params: Any, server_version: int | None
 ) -> Plan:
     """Rebuild a pickled plan by parsing its JSON again (derived figures are recomputed)."""
+    from planalyzer.plan.parse import parse
+    from planalyzer.plan.serialize import unflatten_document
+
+    document = unflatten_document(flat)
     plan: Plan = parse(document, sql=sql, params=params, server_version=server_version)
     return plan

@@ -6,7 +6,13 @@ from typing import Any
 
 from planalyzer.plan.model import Plan, PlanNode
 
-__all__ = ["node_to_dict", "plan_to_dict", "statement_to_dict"]
+__all__ = [
+    "flat_document",
+    "node_to_dict",
+    "plan_to_dict",
+    "statement_to_dict",
+    "unflatten_document",
+]
 
 
 def node_to_dict(node: PlanNode) -> dict[str, Any]:
@@ -44,3 +50,38 @@ def plan_to_dict(plan: Plan) -> Any:
         return node_to_dict(plan.root)
     statement = statement_to_dict(plan)
     return [statement] if shape == SHAPE_DOCUMENT else statement
+
+
+def flat_document(plan: Plan) -> tuple[Any, ...]:
+    """The plan's JSON as flat data: one ``(parent index, node keys)`` pair per node.
+
+    Pickle recurses into nested containers, so a plan thousands of levels deep cannot be
+    pickled as its nested JSON; this form has no nesting beyond one node's own keys.
+    `unflatten_document` turns it back into the nested document.
+    """
+    index = {id(n): i for i, n in enumerate(plan.nodes())}
+    nodes = [
+        (
+            -1 if n.parent is None else index[id(n.parent)],
+            n.model_dump(by_alias=True, exclude_unset=True),
+        )
+        for n in plan.nodes()
+        if not n.remote
+    ]
+    statement = plan.model_dump(by_alias=True, exclude_unset=True, exclude={"root"})
+    return (plan._shape, statement, nodes)
+
+
+def unflatten_document(flat: tuple[Any, ...]) -> Any:
+    """The nested JSON document back from `flat_document`'s output, without recursion."""
+    from planalyzer.plan.parse import SHAPE_DOCUMENT, SHAPE_NODE
+
+    shape, statement, nodes = flat
+    dicts = [dict(fields) for _, fields in nodes]
+    for (parent, _), node in zip(nodes, dicts, strict=True):
+        if parent >= 0:
+            dicts[parent].setdefault("Plans", []).append(node)
+    if shape == SHAPE_NODE:
+        return dicts[0]
+    document = {"Plan": dicts[0], **statement}
+    return [document] if shape == SHAPE_DOCUMENT else document

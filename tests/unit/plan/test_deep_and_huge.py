@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,16 @@ def test_deep_text_round_trip_matches_the_text() -> None:
         from planalyzer.plan._json import loads_iterative
 
         assert same_json(plan.to_json(), loads_iterative(text))
+
+
+@pytest.mark.parametrize("depth", [1_000, 5_000])
+def test_deep_plan_pickles(depth: int) -> None:
+    """Pickle recurses into nested containers: a deep plan is pickled as flat node data."""
+    plan = pa.parse({"Plan": chain(depth), "Execution Time": 9.0}, sql="SELECT 1")
+    again = pickle.loads(pickle.dumps(plan))
+    check_chain(again, depth)
+    assert again.sql == "SELECT 1"
+    assert same_json(again.to_json(), plan.to_json())
 
 
 def test_nesting_beyond_the_limit_is_a_parse_error() -> None:
