@@ -12,10 +12,16 @@ supplied the order.
 
 EXPLAIN does not print the OFFSET, so it is inferred: rows discarded = rows the Limit's input
 produced - rows the Limit returned (over all loops). The time it cost is estimated as the
-Limit's time x the discarded share of its input.
+Limit's time x the discarded share of its input. The planner's costs say whether there is an
+OFFSET at all: it charges the skipped rows to the Limit's startup cost (``startup = input
+startup + input run cost x offset / input rows``, PostgreSQL's ``adjust_limit_rows_costs``), so
+a Limit whose startup cost equals its input's has none, and extra rows its input produced (a
+Gather's workers run ahead of the leader) are not an offset. Without ANALYZE that same formula
+gives the planned offset, and the finding is marked estimated, ranked by the share of the
+statement's cost spent skipping rows, and at most a warning.
 
-Not reported: plans without ANALYZE; offsets discarding fewer than ``min_discarded_rows`` rows or
-less than ``min_discarded_ratio`` of the input; offsets costing less than ``min_impact_ms``.
+Not reported: offsets discarding fewer than ``min_discarded_rows`` rows or less than
+``min_discarded_ratio`` of the input; offsets costing less than ``min_impact_ms``.
 """
 
 from __future__ import annotations
@@ -107,12 +113,84 @@ def _keyset_hint(source: PlanNode | None) -> str:
     return "WHERE (sort_key) > (<last row's values>) ORDER BY sort_key LIMIT n"
 
 
+def planned_offset_rows(limit: PlanNode) -> float | None:
+    """The OFFSET the planner costed, from the Limit's startup cost; None without costs.
+
+    PostgreSQL adds ``(input total - input startup) x offset / input rows`` to the Limit's
+    startup cost (costsize.c, ``adjust_limit_rows_costs``); this inverts that. Costs are
+    printed to two decimals, so offsets of a handful of rows come out as approximately 0.
+
+    Example:
+        >>> import planalyzer as pa
+        >>> plan = pa.parse({"Plan": {"Node Type": "Limit", "Startup Cost": 2484.42,
+        ...     "Total Cost": 2484.67, "Plan Rows": 10, "Plans": [{"Node Type": "Index Scan",
+        ...     "Startup Cost": 0.42, "Total Cost": 7452.42, "Plan Rows": 300000}]}})
+        >>> round(planned_offset_rows(plan.root))
+        100000
+    """
+    if not limit.children:
+        return None
+    child = limit.children[0]
+    costs = (limit.startup_cost, child.startup_cost, child.total_cost, child.plan_rows)
+    if any(c is None for c in costs):
+        return None
+    run_cost = float(child.total_cost or 0) - float(child.startup_cost or 0)
+    if run_cost <= 0 or not child.plan_rows:
+        return None
+    skipped_cost = float(limit.startup_cost or 0) - float(child.startup_cost or 0)
+    return max(skipped_cost, 0.0) / run_cost * float(child.plan_rows)
+
+
+def _check_estimated(ctx: RuleContext, node: PlanNode) -> Finding | None:
+    """A large OFFSET judged from the plan alone: the offset the planner costed."""
+    t: LargeOffsetThresholds = ctx.thresholds
+    offset = planned_offset_rows(node)
+    root_cost = ctx.plan.root.total_cost
+    if offset is None or offset < t.min_discarded_rows or not root_cost:
+        return None
+    returned = float(node.plan_rows or 0)
+    if offset / (offset + returned) < t.min_discarded_ratio:
+        return None
+    child = node.children[0]
+    skipped_cost = float(node.startup_cost or 0) - float(child.startup_cost or 0)
+    share = min(skipped_cost / root_cost, 1.0)
+    source = _order_source(node)
+    return ctx.finding(
+        node,
+        message=(
+            f"Limit is planned to skip about {fmt_rows(offset)} rows of {child.display_name} "
+            f"(an OFFSET) to return {fmt_rows(returned)}, {share:.0%} of the statement's cost "
+            "(estimated, no ANALYZE)."
+        ),
+        evidence={
+            "planned_offset_rows": offset,
+            "planned_rows": returned,
+            "skipped_cost": skipped_cost,
+            "cost_share_ratio": share,
+            "sort_key": None if source is None else source.sort_key,
+            "index_name": None if source is None else source.index_name,
+        },
+        suggestion=f"Use keyset pagination instead of OFFSET: {_keyset_hint(source)}.",
+        severity=Severity.WARNING if share >= t.critical_time_share_ratio else Severity.INFO,
+        impact_cost_share=share,
+        related_node_ids=(child.id,) if source is None else (source.id,),
+    )
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
     """Yield a finding for every Limit whose input produced many more rows than it returned."""
     t: LargeOffsetThresholds = ctx.thresholds
     for node in ctx.plan.nodes():
         if node.node_type != "Limit" or not node.children:
             continue
+        if not ctx.plan.analyzed:
+            estimated = _check_estimated(ctx, node)
+            if estimated is not None:
+                yield estimated
+            continue
+        planned = planned_offset_rows(node)
+        if planned is not None and planned < 1:
+            continue  # no OFFSET was planned: extra input rows are read-ahead, not skipped
         child = node.children[0]
         if child.rows_total is None or node.rows_total is None:
             continue
@@ -167,5 +245,5 @@ RULE = Rule(
     summary="Large OFFSET: rows produced and thrown away",
     check=check,
     thresholds=LargeOffsetThresholds,
-    needs_analyze=True,
+    needs_analyze=False,
 )

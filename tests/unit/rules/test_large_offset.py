@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 import planalyzer as pa
 from tests.unit.rules.rule_helpers import assert_fires, assert_quiet
@@ -93,3 +96,48 @@ def test_thresholds_rows_ratio_and_time() -> None:
     assert not pa.analyze(_limit_over_sort(returned=20, produced=5020, limit_ms=0.5)).by_rule(
         RULE
     )  # costs under 1 ms
+
+
+def _plain_explain(path: Path) -> pa.Plan:
+    """The fixture as plain EXPLAIN would print it: costs only."""
+    document = json.loads(path.read_text())
+    stack = [document[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        for key in [k for k in node if k.startswith(("Actual", "Shared", "Local", "Temp", "I/O"))]:
+            del node[key]
+        stack.extend(node.get("Plans", []))
+    document[0].pop("Execution Time", None)
+    return pa.parse(document)
+
+
+def test_planned_offset_is_found_from_costs_alone() -> None:
+    plan = _plain_explain(PLANS / "fires--offset-100000.json")
+    limit = plan.root
+    child = limit.children[0]
+    (finding,) = assert_fires(plan, RULE)
+    assert finding.estimated
+    # PostgreSQL charges the skipped rows to the Limit's startup cost, pro rata of its input
+    offset = (
+        (limit.startup_cost - child.startup_cost)
+        / (child.total_cost - child.startup_cost)
+        * child.plan_rows
+    )
+    assert offset == pytest.approx(100_000, rel=1e-3)
+    assert finding.evidence["planned_offset_rows"] == pytest.approx(offset)
+    assert finding.severity <= pa.Severity.WARNING
+    assert_quiet(
+        _plain_explain(PLANS / "quiet--small-offset.json"), RULE, min_severity=pa.Severity.INFO
+    )
+
+
+def test_read_ahead_of_parallel_workers_is_not_an_offset() -> None:
+    """LIMIT without OFFSET over a Gather: workers queue more rows than the Limit takes."""
+    gather = {"Node Type": "Gather", "Workers Planned": 2, "Workers Launched": 2,
+              "Startup Cost": 1000.0, "Total Cost": 7000.0, "Plan Rows": 300_000,
+              "Actual Total Time": 9.0, "Actual Rows": 5_000, "Actual Loops": 1}  # fmt: skip
+    limit = {"Node Type": "Limit", "Startup Cost": 1000.0, "Total Cost": 1000.2,
+             "Plan Rows": 10, "Actual Total Time": 9.1, "Actual Rows": 10, "Actual Loops": 1,
+             "Plans": [gather]}  # fmt: skip
+    plan = pa.parse({"Plan": limit, "Execution Time": 9.5})
+    assert_quiet(plan, RULE, min_severity=pa.Severity.INFO)
