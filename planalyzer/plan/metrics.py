@@ -143,10 +143,6 @@ def _estimate(actual: float | None, planned: float | None) -> tuple[float | None
     return 1.0, "exact"
 
 
-def _counted_children(node: PlanNode) -> list[PlanNode]:
-    """Children whose time and buffers are part of ``node``'s own figures."""
-    return [c for c in node.children if not c.remote and not is_cte_body(c)]
-
 
 # A Gather's InitPlans (PostgreSQL prints them as "Params Evaluated") run once, in the leader,
 # before the workers start (ExecGather -> ExecSetParamPlanMulti): they are not parallel.
@@ -166,9 +162,7 @@ def compute_metrics(nodes: tuple[PlanNode, ...]) -> list[NodeMetrics]:
         parent = node.parent
         if parent is not None:
             parents[i] = p = index[id(parent)]
-            if not node.remote and not (
-                node.subplan_name is not None and node.subplan_name.startswith("CTE ")
-            ):  # is_cte_body(), inlined
+            if not node.remote and not is_cte_body(node):
                 counted[p].append(i)
 
     # Pass 1, pre-order: parallelism flows down from Gather nodes; per-node figures.
