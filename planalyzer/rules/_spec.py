@@ -21,6 +21,7 @@ __all__ = [
     "Thresholds",
     "escalate",
     "fmt_ms",
+    "fmt_pct",
     "fmt_rows",
     "work_mem_kb_for",
 ]
@@ -156,6 +157,16 @@ def fmt_ms(ms: float | None) -> str:
     if ms >= 10:
         return f"{ms:,.0f} ms"
     return f"{ms:.2g} ms" if ms < 1 else f"{ms:.1f} ms"
+
+
+def fmt_pct(ratio: float) -> str:
+    """A share for a message, three significant digits.
+
+    Example:
+        >>> fmt_pct(0.32649), fmt_pct(1.0)
+        ('32.6 %', '100 %')
+    """
+    return f"{ratio * 100:.3g} %"
 
 
 def fmt_rows(rows: float | None) -> str:

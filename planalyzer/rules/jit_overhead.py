@@ -27,7 +27,15 @@ from typing import Any
 from pydantic import Field
 
 from planalyzer.plan.model import Plan, PlanNode
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_ms,
+    fmt_pct,
+    fmt_rows,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -70,11 +78,6 @@ def _phase_ms(timing: dict[str, Any], name: str) -> float:
     if isinstance(value, dict):
         value = value.get("Total")
     return float(value) if isinstance(value, int | float) else 0.0
-
-
-def _pct(ratio: float) -> str:
-    """A share for a message, three significant digits: ``32.6 %``, ``100 %``."""
-    return f"{ratio * 100:.3g} %"
 
 
 def _cost_setting(plan: Plan, name: str) -> tuple[float, bool]:
@@ -146,7 +149,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     yield ctx.finding(
         None,
         message=(
-            f"JIT compilation of {functions} took {fmt_ms(jit_ms)}, {_pct(share)} of the "
+            f"JIT compilation of {functions} took {fmt_ms(jit_ms)}, {fmt_pct(share)} of the "
             f"{fmt_ms(total)} execution time."
         ),
         evidence={

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from planalyzer.plan.metrics import is_cte_body
 from planalyzer.plan.model import PlanNode
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms
+from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms, fmt_pct
 from planalyzer.rules.finding import Finding, Severity
 
 BLOCK_KB = 8  # PostgreSQL's default page size (BLCKSZ 8192)
@@ -78,11 +78,6 @@ class PoorCacheHitThresholds(Thresholds):
         description="Reads averaging below this per block (20 microseconds) came from the OS "
         "page cache (a memory copy, ~1-5 us); storage is slower (SSD ~0.1 ms).",
     )
-
-
-def _pct(ratio: float) -> str:
-    """A share for a message, three significant digits: ``32.6 %``, ``100 %``."""
-    return f"{ratio * 100:.3g} %"
 
 
 def _io_read_ms(node: PlanNode) -> float | None:
@@ -166,7 +161,7 @@ def _finding(
         node,
         message=(
             f"{where} read {read:,.0f} blocks ({read * BLOCK_KB / 1024:,.0f} MB) from outside "
-            f"shared buffers and found {hit:,.0f} there ({_pct(ratio)} hit ratio)"
+            f"shared buffers and found {hit:,.0f} there ({fmt_pct(ratio)} hit ratio)"
             f"{timing}{io_text}."
         ),
         evidence={

@@ -30,7 +30,15 @@ from collections.abc import Iterator
 from pydantic import Field
 
 from planalyzer.plan.model import Trigger
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_ms,
+    fmt_pct,
+    fmt_rows,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -61,11 +69,6 @@ class SlowTriggerThresholds(Thresholds):
 _RI_ACTION = "RI_ConstraintTrigger_a_"  # on the referenced table: fires on its DELETE/UPDATE
 _RI_CHECK = "RI_ConstraintTrigger_c_"  # on the referencing table: fires on its INSERT/UPDATE
 _DEFAULT_FK_NAME = re.compile(r"^([^_]+)_(.+)_fkey\d*$")
-
-
-def _pct(ratio: float) -> str:
-    """A share for a message, three significant digits: ``32.6 %``, ``100 %``."""
-    return f"{ratio * 100:.3g} %"
 
 
 def _guess_referencing(constraint: str | None) -> tuple[str, str] | None:
@@ -139,7 +142,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield ctx.finding(
             None,
             message=(
-                f"{label} took {fmt_ms(ms)}{count}{per}, {_pct(share)} of the "
+                f"{label} took {fmt_ms(ms)}{count}{per}, {fmt_pct(share)} of the "
                 f"{fmt_ms(total)} execution time."
             ),
             evidence={
