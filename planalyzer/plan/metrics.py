@@ -143,7 +143,6 @@ def _estimate(actual: float | None, planned: float | None) -> tuple[float | None
     return 1.0, "exact"
 
 
-
 # A Gather's InitPlans (PostgreSQL prints them as "Params Evaluated") run once, in the leader,
 # before the workers start (ExecGather -> ExecSetParamPlanMulti): they are not parallel.
 _RUN_BY_LEADER = frozenset({"InitPlan", "SubPlan"})
