@@ -23,6 +23,7 @@ __all__ = [
     "fmt_ms",
     "fmt_pct",
     "fmt_rows",
+    "numeric_setting",
     "work_mem_kb_for",
 ]
 
@@ -135,6 +136,28 @@ def escalate(
     if value >= warning_at:
         return Severity.WARNING
     return below
+
+
+def numeric_setting(plan: Plan, name: str) -> float | None:
+    """A numeric planner setting from the plan's SETTINGS, or None.
+
+    EXPLAIN (SETTINGS) lists only settings changed from their defaults, so None means "the
+    default" (or a value that is not a plain number, such as ``'64kB'``).
+
+    Example:
+        >>> import planalyzer as pa
+        >>> settings = {"cpu_tuple_cost": "0.02"}
+        >>> plan = pa.parse({"Plan": {"Node Type": "Result"}, "Settings": settings})
+        >>> numeric_setting(plan, "cpu_tuple_cost"), numeric_setting(plan, "seq_page_cost")
+        (0.02, None)
+    """
+    value: Any = (plan.settings or {}).get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def work_mem_kb_for(needed_kb: float) -> int:

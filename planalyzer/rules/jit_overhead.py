@@ -35,6 +35,7 @@ from planalyzer.rules._spec import (
     fmt_ms,
     fmt_pct,
     fmt_rows,
+    numeric_setting,
 )
 from planalyzer.rules.finding import Finding, Severity
 
@@ -82,13 +83,10 @@ def _phase_ms(timing: dict[str, Any], name: str) -> float:
 
 def _cost_setting(plan: Plan, name: str) -> tuple[float, bool]:
     """The setting's value and whether it was changed from the default (listed in Settings)."""
-    raw = (plan.settings or {}).get(name)
-    if raw is None:
+    value = numeric_setting(plan, name)
+    if value is None:
         return _DEFAULT_COSTS[name], False
-    try:
-        return float(raw), True
-    except (TypeError, ValueError):
-        return _DEFAULT_COSTS[name], False
+    return value, True
 
 
 def _worst_overestimate(plan: Plan, factor: float) -> PlanNode | None:

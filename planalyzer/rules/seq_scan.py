@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
 
 from pydantic import Field
 
@@ -46,7 +45,15 @@ from planalyzer.rules._expressions import (
     quote_relation,
     show_condition,
 )
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_ms,
+    fmt_rows,
+    numeric_setting,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -191,12 +198,9 @@ def _pages_per_execution(node: PlanNode, executions: float) -> float | None:
 
 
 def _cost_setting(plan: Plan, name: str, default: float) -> float:
-    """A planner cost setting from the plan's SETTINGS (only non-default values are printed)."""
-    value: Any = (plan.settings or {}).get(name)
-    try:
-        return float(value) if value is not None else default
-    except (TypeError, ValueError):
-        return default
+    """A planner cost setting: the plan's SETTINGS value, else PostgreSQL's default."""
+    value = numeric_setting(plan, name)
+    return default if value is None else value
 
 
 def _estimated_table_rows(plan: Plan, node: PlanNode) -> float | None:
