@@ -37,6 +37,7 @@ from planalyzer.plan.model import JitInfo, Plan, PlanNode, Trigger, Worker
 from planalyzer.plan.parse import load, load_all, parse, parse_all
 from planalyzer.rules.config import RuleConfig
 from planalyzer.rules.finding import Finding, Severity
+from planalyzer.rules.problem import Problem
 from planalyzer.rules.report import Report, analyze
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "PlanNode",
     "PlanParseError",
     "PlanalyzerError",
+    "Problem",
     "QueryAdvice",
     "Recommendation",
     "Rejection",

@@ -489,6 +489,10 @@ class Plan(_Raw):
     sql: str | None = Field(None, exclude=True)
     params: Any = Field(None, exclude=True)
     server_version: int | None = Field(None, exclude=True)
+    warnings: list[str] = Field(default_factory=list, exclude=True)
+    """What a reader must know about how this plan was obtained or read, one sentence each:
+    side effects EXPLAIN ANALYZE ran (planalyzer.live), input that was salvaged rather than
+    parsed as printed (planalyzer.plan). Not part of EXPLAIN's output, so not in to_json()."""
 
     _nodes: tuple[PlanNode, ...] = PrivateAttr(())
     _shape: str = PrivateAttr("statement")  # input shape, given back by to_json()
@@ -502,7 +506,10 @@ class Plan(_Raw):
         from planalyzer.plan.serialize import flat_document
 
         flat = flat_document(self)
-        return (_unpickle_plan, (flat, self.sql, self.params, self.server_version))
+        return (
+            _unpickle_plan,
+            (flat, self.sql, self.params, self.server_version, list(self.warnings)),
+        )
 
     def __repr__(self) -> str:
         return (
@@ -625,7 +632,11 @@ class Plan(_Raw):
 
 
 def _unpickle_plan(
-    flat: tuple[Any, ...], sql: str | None, params: Any, server_version: int | None
+    flat: tuple[Any, ...],
+    sql: str | None,
+    params: Any,
+    server_version: int | None,
+    warnings: list[str] | None = None,
 ) -> Plan:
     """Rebuild a pickled plan by parsing its JSON again (derived figures are recomputed)."""
     from planalyzer.plan.parse import parse
@@ -633,4 +644,5 @@ def _unpickle_plan(
 
     document = unflatten_document(flat)
     plan: Plan = parse(document, sql=sql, params=params, server_version=server_version)
+    plan.warnings.extend(warnings or ())
     return plan

@@ -11,6 +11,7 @@ from planalyzer.plan.model import Plan
 from planalyzer.rules._spec import RuleContext
 from planalyzer.rules.config import RuleConfig
 from planalyzer.rules.finding import Finding, Severity
+from planalyzer.rules.problem import Problem, group_findings
 
 __all__ = ["Report", "analyze"]
 
@@ -87,6 +88,16 @@ class Report(BaseModel):
         """Other findings about the nodes this one names as related (its likely causes)."""
         related = set(finding.related_node_ids)
         return [f for f in self.findings if f is not finding and f.node_id in related]
+
+    def problems(self) -> list[Problem]:
+        """Findings grouped by shared cause, one `Problem` each, ranked by the time explained.
+
+        Example:
+            >>> import planalyzer as pa
+            >>> pa.analyze(pa.parse({"Plan": {"Node Type": "Result"}})).problems()
+            []
+        """
+        return group_findings(self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: the findings with severity as text."""

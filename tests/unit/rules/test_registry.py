@@ -23,7 +23,7 @@ from planalyzer.rules.docs import (
 from planalyzer.rules.finding import Severity
 
 README = Path(__file__).resolve().parents[3] / "README.md"
-NOT_RULES = {"config", "finding", "report", "docs"}
+NOT_RULES = {"config", "finding", "report", "docs", "problem"}
 # A threshold's name ends in its unit. _factor is a ratio >= 1; _loops, _lookups and _fetches
 # count events of that name (as PostgreSQL prints Loops, Cache Hits + Misses, Heap Fetches).
 UNITS = (

@@ -197,3 +197,33 @@ def test_a_report_is_truthy_only_with_findings() -> None:
     assert len(clean) == 0
     assert noisy
     assert len(noisy) == len(noisy.findings) >= 1
+
+
+def test_problems_group_findings_that_share_nodes_and_count_time_once() -> None:
+    from planalyzer.rules.finding import Finding, Severity
+    from planalyzer.rules.problem import group_findings
+
+    loop = Finding(
+        rule="nested-loop-blowup",
+        severity=Severity.CRITICAL,
+        node_id=1,
+        message="loop",
+        impact_ms=150.0,
+        related_node_ids=(3,),
+    )
+    scan = Finding(
+        rule="seq-scan", severity=Severity.WARNING, node_id=3, message="scan", impact_ms=140.0
+    )
+    other = Finding(
+        rule="sort-spill", severity=Severity.WARNING, node_id=7, message="sort", impact_ms=20.0
+    )
+    statement = Finding(rule="jit-overhead", severity=Severity.INFO, node_id=None, message="jit")
+    problems = group_findings([scan, loop, other, statement])
+    assert [p.headline.rule for p in problems] == [
+        "nested-loop-blowup",
+        "sort-spill",
+        "jit-overhead",
+    ]
+    assert problems[0].related == (scan,)
+    assert problems[0].impact_ms == 150.0
+    assert problems[0].node_ids == (1, 3)
