@@ -36,7 +36,7 @@ import pydantic_core
 
 import planalyzer as pa
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
 SMALL_PLAN = CORPUS / "pev2" / "aggregate_four_joins.json"
 
 _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan")

@@ -7,41 +7,22 @@ Nothing here recurses, so the deep-plan tests can use them under a low recursion
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CORPUS = Path(
-    os.environ.get(
-        "PLANALYZER_CORPUS", Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
-    )
-)
-"""The shared corpus of real plans; CI puts ``shared/`` beside the clone
-(``PLANALYZER_CORPUS`` points elsewhere)."""
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+"""Real plans published by other projects, vendored with their sources and licences
+(tests/corpus/SOURCES.md); the tests read nothing outside the repository."""
 
 
 def corpus_path(relative: str) -> Path:
-    """A corpus file; skips (or fails under CI) when the corpus is not there."""
+    """A corpus file; a missing one fails the test (it is part of the repository)."""
     path = CORPUS / relative
     if not path.exists():
-        require_corpus()
         pytest.fail(f"corpus file {relative} is missing from {CORPUS}")
     return path
-
-
-def require_corpus() -> None:
-    """Fail under CI, skip elsewhere, when the shared corpus folder is missing."""
-    if CORPUS.is_dir():
-        return
-    message = (
-        f"the shared plan corpus is missing: expected it at {CORPUS} "
-        "(a 'shared/corpus' folder beside the repository clone)"
-    )
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(reason=message)
 
 
 def load_json(relative: str) -> Any:

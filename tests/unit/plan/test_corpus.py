@@ -1,4 +1,4 @@
-"""Every real plan in the shared corpus parses, walks, round-trips and keeps the metric invariants.
+"""Every plan in the vendored corpus (tests/corpus) parses, walks, round-trips, keeps invariants.
 
 The files are found by glob at collection time, so a plan dropped into the corpus is tested
 without any change here.
@@ -13,21 +13,20 @@ from pathlib import Path
 import pytest
 
 import planalyzer as pa
-from tests.unit.plan.builders import CORPUS, require_corpus
+from tests.unit.plan.builders import CORPUS
 
-JSON_FILES = sorted(CORPUS.glob("**/*.json")) if CORPUS.is_dir() else []
-TEXT_FILES = sorted(CORPUS.glob("**/*.txt")) if CORPUS.is_dir() else []
+JSON_FILES = sorted(CORPUS.glob("**/*.json"))
+TEXT_FILES = sorted(CORPUS.glob("**/*.txt"))
 
 
 def _params(files: list[Path]) -> list[object]:
-    if not files:  # keep one case, so that a missing corpus fails under CI instead of vanishing
+    if not files:  # keep one case, so that an emptied corpus fails instead of vanishing
         return [pytest.param(None, id="corpus-missing")]
     return [pytest.param(f, id=str(f.relative_to(CORPUS))) for f in files]
 
 
 def _plans(path: Path | None) -> tuple[list[pa.Plan], object]:
     if path is None:
-        require_corpus()
         pytest.fail(f"no *.json plans under {CORPUS}")
     raw = path.read_bytes()
     return pa.parse_all(raw), json.loads(raw)
@@ -120,8 +119,7 @@ def _unread_cte_bodies(plan: pa.Plan) -> list[pa.PlanNode]:
 @pytest.mark.parametrize("path", _params(TEXT_FILES))
 def test_text_format_beside_json_is_rejected_with_a_hint(path: Path | None) -> None:
     if path is None:
-        require_corpus()
-        pytest.skip(reason="no text-format plans in the corpus")
+        pytest.fail(f"no text-format plans under {CORPUS}")
     with pytest.raises(pa.PlanParseError, match="text-format") as info:
         pa.parse(path.read_bytes())
     assert info.value.path.startswith("line ")

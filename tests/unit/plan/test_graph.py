@@ -10,8 +10,8 @@ from tests.unit.plan.builders import corpus_path
 
 PLANS = [
     "pev2/very_large_plan_object_form.json",
-    "pg_explain_perl/index_scan_analyze.json",
-    "citus/mx_four_way_join_count_costs_off_pg18.json",
+    "handwritten/pg9_initplan_subplan_analyze.json",
+    "handwritten/distributed_join_count_costs_off_pg18.json",
 ]
 
 
@@ -38,13 +38,13 @@ def test_graph_mirrors_the_tree(relative: str) -> None:
 
 
 def test_edge_relationships_name_init_and_sub_plans() -> None:
-    plan = pa.load(corpus_path("pg_explain_perl/index_scan_analyze.json"))
+    plan = pa.load(corpus_path("handwritten/pg9_initplan_subplan_analyze.json"))
     graph = plan.to_networkx()
     assert sorted(graph.edges(data="relationship")) == [(0, 1, "InitPlan"), (0, 2, "SubPlan")]
 
 
 def test_remote_edges() -> None:
-    plan = pa.load(corpus_path("citus/mx_four_way_join_count_costs_off_pg18.json"))
+    plan = pa.load(corpus_path("handwritten/distributed_join_count_costs_off_pg18.json"))
     graph = plan.to_networkx()
     remote_edges = [(u, v) for u, v, r in graph.edges(data="relationship") if r == "Remote"]
     assert remote_edges

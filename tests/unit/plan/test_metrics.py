@@ -189,7 +189,7 @@ def test_two_scans_of_one_cte_share_its_body_by_rows_read() -> None:
     [
         "pev2/many_ctes.json",
         "pg_flame/cte_aggregate_analyze.json",
-        "pg_explain_perl/ctes_initplan_analyze.json",
+        "handwritten/pg9_ctes_on_result_analyze.json",
     ],
 )
 def test_each_cte_body_is_subtracted_once_over_its_scans(relative: str) -> None:
@@ -216,23 +216,23 @@ def test_each_cte_body_is_subtracted_once_over_its_scans(relative: str) -> None:
 
 
 def test_ctes_initplan_hosted_on_result() -> None:
-    plan = load("pg_explain_perl/ctes_initplan_analyze.json")
+    plan = load("handwritten/pg9_ctes_on_result_analyze.json")
     result, cte_1, _cte_2, append, scan_1, scan_2 = plan.nodes()
     # host: minus the Append only (CTE bodies run inside the CTE Scans)
-    assert result.exclusive_time_ms == approx(0.008 - 0.007)
-    assert scan_1.exclusive_time_ms == approx(0.005 - 0.002)
-    assert scan_2.exclusive_time_ms == approx(0.002 - 0.0)
+    assert result.exclusive_time_ms == approx(0.012 - 0.008)
+    assert scan_1.exclusive_time_ms == approx(0.007 - 0.003)
+    assert scan_2.exclusive_time_ms == approx(0.002 - 0.001)
     assert append.exclusive_time_ms == approx(0.0)
-    assert append.exclusive_time_clamped_ms == approx(0.005 + 0.002 - 0.007)
-    assert cte_1.exclusive_time_ms == approx(0.002)
+    assert append.exclusive_time_clamped_ms == approx(0.007 + 0.002 - 0.008)
+    assert cte_1.exclusive_time_ms == approx(0.003)
 
 
 def test_initplan_and_subplan_are_subtracted_from_their_host() -> None:
-    plan = load("pg_explain_perl/index_scan_analyze.json")
+    plan = load("handwritten/pg9_initplan_subplan_analyze.json")
     host, initplan, subplan = plan.nodes()
     assert initplan.parent_relationship == "InitPlan"
     assert subplan.parent_relationship == "SubPlan"
-    assert host.exclusive_time_ms == approx(0.053 - 0.013 - 0.032)
+    assert host.exclusive_time_ms == approx(0.062 - 0.011 - 0.029)
 
 
 def test_subplan_looping_per_row_counts_all_its_loops() -> None:
@@ -278,7 +278,7 @@ def test_timing_off_keeps_rows_but_not_times() -> None:
 
 
 def test_timing_off_corpus_plan() -> None:
-    plan = load("citus/worker_saved_explain_analyze_pg18.json")
+    plan = load("handwritten/worker_result_analyze_timing_off.json")
     assert plan.analyzed
     assert not plan.timed
     for n in plan.nodes():
@@ -287,7 +287,7 @@ def test_timing_off_corpus_plan() -> None:
 
 
 def test_costs_off_plan() -> None:
-    plan = load("citus/four_way_join_count_costs_off_pre18.json")
+    plan = load("handwritten/distributed_join_count_costs_off_pre18.json")
     for n in plan.nodes():
         assert n.total_cost is None
         assert n.exclusive_cost is None
@@ -374,11 +374,11 @@ def test_estimate_factor_rules(
     assert plan.root.plan_rows_total == approx(planned * 4)
 
 
-# --- Citus, top-level keys -------------------------------------------------------------------
+# --- Citus-shaped distributed plans (hand-written, see tests/corpus/SOURCES.md) -----------
 
 
 def test_citus_remote_plans_are_nodes() -> None:
-    plan = load("citus/mx_four_way_join_count_costs_off_pg18.json")
+    plan = load("handwritten/distributed_join_count_costs_off_pg18.json")
     remote = [n for n in plan.nodes() if n.remote]
     assert remote
     assert all(not n.remote for n in plan.nodes()[:1])
@@ -392,7 +392,7 @@ def test_citus_remote_plans_are_nodes() -> None:
     relation = scans[0].relation_name
     assert scans[0] in plan.find(relation=relation)
     # remote plans are not re-attached under "Plans" by to_json: kept in "Distributed Query"
-    assert plan.to_json() == load_raw("citus/mx_four_way_join_count_costs_off_pg18.json")
+    assert plan.to_json() == load_raw("handwritten/distributed_join_count_costs_off_pg18.json")
 
 
 def load_raw(relative: str) -> object:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import planalyzer as pa
+from tests.unit.plan.builders import corpus_path
 from tests.unit.rules.rule_helpers import assert_fires, assert_quiet
 
 PLANS = Path(__file__).resolve().parents[3] / "fixtures" / "plans" / "hash-spill"
@@ -192,8 +193,7 @@ def test_needs_analyze() -> None:
 
 
 def test_corpus_grouping_sets_spill_names_the_misestimate() -> None:
-    path = Path("/work/shared/corpus/pganalyze_collector/groupingset_hashagg.json")
-    plan = pa.load(path)
+    plan = pa.load(corpus_path("pganalyze_collector/groupingset_hashagg.json"))
     (finding,) = assert_fires(plan, RULE)
     node = plan.node(finding.node_id)
     assert node.strategy == "Mixed"
