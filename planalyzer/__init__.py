@@ -39,6 +39,7 @@ from planalyzer.rules.config import RuleConfig
 from planalyzer.rules.finding import Finding, Severity
 from planalyzer.rules.problem import Problem
 from planalyzer.rules.report import Report, analyze
+from planalyzer.samples import sample_path
 
 __all__ = [
     "Advice",
@@ -87,4 +88,5 @@ __all__ = [
     "load_all",
     "parse",
     "parse_all",
+    "sample_path",
 ]

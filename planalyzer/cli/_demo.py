@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from pathlib import Path
 from typing import Any
 
 from planalyzer.cli._console import Console
@@ -20,25 +19,26 @@ from planalyzer.errors import AdviceError, PlanalyzerError
 from planalyzer.plan.model import Plan
 from planalyzer.plan.parse import load
 from planalyzer.rules.report import analyze
+from planalyzer.samples import SOURCES, sample_path
 
 __all__ = ["BUNDLED", "SLOW_QUERY", "WORKLOAD", "run_demo"]
 
 BUNDLED: tuple[tuple[str, str], ...] = (
     (
-        "nested-loop-blowup/fires--underestimated-outer",
+        "nested-loop-blowup",
         "A misestimate that starts low in the tree: the planner expected 1 customer and chose a "
         "nested loop; 1,250 came back, so the inner Seq Scan ran 1,250 times.",
     ),
     (
-        "sort-spill/fires--external-merge",
+        "sort-spill",
         "A sort that did not fit in work_mem and spilled to disk.",
     ),
     (
-        "seq-scan/fires--filter-removes-most",
+        "seq-scan",
         "A whole table read to keep 3 rows of 300,000: the classic missing index.",
     ),
 )
-"""Bundled fixture plans the demo analyses, with one line on what each shows."""
+"""Sample plans (`planalyzer.samples`) the demo analyses, with one line on what each shows."""
 
 SLOW_QUERY = (
     "SELECT o.id, o.created_at, i.product_id, i.quantity "
@@ -53,8 +53,6 @@ WORKLOAD: tuple[tuple[str, float], ...] = (
     ("SELECT * FROM orders WHERE status = 'failed' ORDER BY created_at DESC LIMIT 50", 10.0),
 )
 """Statements (with their relative frequency) the advisor is asked about."""
-
-_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "plans"
 
 
 def run_demo(args: argparse.Namespace, console: Console) -> int:
@@ -84,21 +82,12 @@ def _show_plan(title: str, plan: Plan, args: argparse.Namespace, console: Consol
 
 
 def _bundled_plans(args: argparse.Namespace, console: Console) -> None:
-    """Part 1: analyse the bundled plans (available in a source checkout)."""
+    """Part 1: analyse the sample plans shipped in the package."""
     _heading(console, "Part 1 — bundled plans from a real PostgreSQL 15")
-    if not _FIXTURES.is_dir():
-        console.print(
-            f"Skipped: the bundled plans live in the source checkout ({_FIXTURES} is missing)."
-        )
-        return
     for number, (name, story) in enumerate(BUNDLED, start=1):
-        path = _FIXTURES / f"{name}.json"
-        if not path.is_file():
-            console.print(f"Skipped {name}: {path} is missing.")
-            continue
         console.print("")
-        console.print(f"--- {number}. fixtures/plans/{name}.json")
-        _show_plan(story, load(path), args, console)
+        console.print(f"--- {number}. sample {name!r} (a copy of {SOURCES[name]})")
+        _show_plan(story, load(sample_path(name)), args, console)
 
 
 def _live(args: argparse.Namespace, console: Console) -> None:

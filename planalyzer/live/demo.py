@@ -1,34 +1,19 @@
-"""Load the deterministic demo schema (``fixtures/demo/schema.sql``) into a database.
+"""Load the deterministic demo schema into a database.
 
-The schema lives in the repository's ``fixtures/`` directory, outside the installed package, so
-it is found relative to this file and is only available from a source checkout.
+The script ships inside the package (`planalyzer.samples`), so this works from an installed
+wheel as well as from a source checkout.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from planalyzer.errors import DatabaseError
+from planalyzer.samples import demo_schema_sql
 
-__all__ = ["demo_schema_path", "load_demo_schema"]
-
-
-def demo_schema_path() -> Path:
-    """Return the path of ``fixtures/demo/schema.sql`` in the source checkout.
-
-    Raises:
-        DatabaseError: the file is absent (an installed wheel has no ``fixtures/``).
-    """
-    path = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "schema.sql"
-    if not path.is_file():
-        raise DatabaseError(
-            f"demo schema not found at {path}; it ships with the planalyzer source checkout, "
-            "not with the installed package"
-        )
-    return path
+__all__ = ["load_demo_schema"]
 
 
 def load_demo_schema(conn: psycopg.Connection[Any]) -> None:
@@ -41,9 +26,9 @@ def load_demo_schema(conn: psycopg.Connection[Any]) -> None:
         conn: a connection to the target database; the work is committed on it.
 
     Raises:
-        DatabaseError: the script is missing or the server rejected it.
+        DatabaseError: the server rejected the script.
     """
-    script = demo_schema_path().read_text(encoding="utf-8")
+    script = demo_schema_sql()
     try:
         # No parameters, so psycopg sends the whole script as one simple query.
         conn.execute(script.encode())

@@ -172,7 +172,7 @@ def test_demo_offline_analyses_the_bundled_plans():
     from planalyzer.cli._demo import BUNDLED
 
     for name, _story in BUNDLED:
-        assert f"fixtures/plans/{name}.json" in result.stdout
+        assert f"sample {name!r}" in result.stdout
     assert "Live part skipped (--offline)" in result.stdout
 
 

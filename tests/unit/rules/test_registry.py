@@ -1,4 +1,4 @@
-"""The rule registry stays in sync with the modules, the config, the docs and README.md."""
+"""The rule registry stays in sync with the modules, the config and docs/rules.md."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from planalyzer.rules.docs import (
 )
 from planalyzer.rules.finding import Severity
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+RULES_DOC = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
 NOT_RULES = {"config", "finding", "report", "docs", "problem"}
 # A threshold's name ends in its unit. _factor is a ratio >= 1; _loops, _lookups and _fetches
 # count events of that name (as PostgreSQL prints Loops, Cache Hits + Misses, Heap Fetches).
@@ -118,15 +118,15 @@ def test_rule_reference_lists_every_rule_and_threshold() -> None:
 
 
 def test_readme_rule_reference_is_current() -> None:
-    readme = README.read_text(encoding="utf-8")
+    readme = RULES_DOC.read_text(encoding="utf-8")
     block = extract_readme_block(readme)
     assert block is not None, (
-        f"README.md lacks the markers {README_BEGIN!r} ... {README_END!r}; add them, then run: "
+        f"docs/rules.md lacks the markers {README_BEGIN!r} ... {README_END!r}; add them, then run: "
         f"{REGENERATE_COMMAND}"
     )
     if block != render_rules_markdown():
         pytest.fail(
-            "README.md's rule reference is stale (a rule, threshold or rule docstring changed). "
+            "docs/rules.md's rule reference is stale (a rule, threshold or docstring changed). "
             f"Regenerate it with:\n\n    {REGENERATE_COMMAND}\n",
             pytrace=False,
         )
