@@ -15,8 +15,8 @@ import pytest
 import planalyzer as pa
 from tests.unit.plan.builders import CORPUS
 
-JSON_FILES = sorted(CORPUS.glob("**/*.json"))
-TEXT_FILES = sorted(CORPUS.glob("**/*.txt"))
+JSON_FILES = sorted(CORPUS.glob("*/*.json"))
+TEXT_FILES = sorted(p for p in CORPUS.glob("*/*.txt") if p.parent.name != "LICENSES")
 
 
 def _params(files: list[Path]) -> list[object]:
