@@ -37,6 +37,7 @@ __all__ = [
     "MISESTIMATE_FACTOR",
     "render_diff",
     "render_finding",
+    "render_node",
     "render_node_line",
     "render_plan",
     "render_report",
@@ -82,6 +83,26 @@ def render_node_line(node: PlanNode) -> str:
         '[0] Seq Scan on orders  cost 7,454.00  est rows 3  self cost 100%'
     """
     return "".join(text for text, _ in _header(node))
+
+
+def render_node(node: PlanNode, *, width: int = WIDTH) -> str:
+    """One node on its own: the header line, then the lines psql prints under it.
+
+    This is ``str(node)``; the node's children are not included.
+
+    Example:
+        >>> import planalyzer as pa
+        >>> plan = pa.parse({"Plan": {"Node Type": "Seq Scan", "Relation Name": "orders",
+        ...     "Total Cost": 7454.0, "Plan Rows": 3, "Filter": "(customer_id = 42)"}})
+        >>> print(plan.root)
+        [0] Seq Scan on orders  cost 7,454.00  est rows 3  self cost 100%
+           Filter: (customer_id = 42)
+    """
+    lines = _wrap(render_node_line(node), "", _INDENT, width, 3)
+    for detail in node_details(node):
+        label, sep, value = detail.partition(": ")
+        lines.extend(_wrap(value, f"{_INDENT}{label}{sep}", _INDENT * 2, width, _CONDITION_LINES))
+    return "\n".join(lines)
 
 
 def _header(node: PlanNode) -> list[tuple[str, str | None]]:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from planalyzer.plan.node_types import NODE_TYPES, normalize, resolve
+
 if TYPE_CHECKING:
     import networkx
 
@@ -240,7 +242,11 @@ class PlanNode(_Raw):
         where = f", relation={self.relation_name!r}" if self.relation_name else ""
         return f"PlanNode(id={self.id}, node_type={self.node_type!r}{where})"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        """The node's lines as the text tree prints them: header, conditions, methods."""
+        from planalyzer.display.text import render_node  # faces render the model
+
+        return render_node(self)
 
     # --- tree -----------------------------------------------------------------------------
     @property
@@ -291,6 +297,8 @@ class PlanNode(_Raw):
             label = label.replace("Join", f"{self.join_type} Join")
         if self.join_type and self.join_type != "Inner" and self.node_type == "Nested Loop":
             label = f"Nested Loop {self.join_type} Join"
+        if self.partial_mode and self.partial_mode != "Simple":
+            label = f"{self.partial_mode} {label}"  # "Finalize GroupAggregate", as psql prints
         if self.parallel_aware:
             label = f"Parallel {label}"
         if self.index_name:
@@ -568,9 +576,41 @@ class Plan(_Raw):
         """Every node in pre-order; ``plan.nodes()[i].id == i``."""
         return self._nodes
 
+    def __len__(self) -> int:
+        """The number of nodes (``len(plan) == len(plan.nodes())``)."""
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[PlanNode]:  # type: ignore[override]
+        """The nodes in pre-order (the ids in order), as `nodes` returns them."""
+        return iter(self._nodes)
+
     def node(self, node_id: int) -> PlanNode:
-        """The node with this pre-order id."""
-        return self._nodes[node_id]
+        """The node with this pre-order id.
+
+        Raises:
+            KeyError: no node has this id (ids run from 0 to ``len(plan) - 1``; negative ids
+                are not positions from the end).
+
+        Example:
+            >>> import planalyzer as pa
+            >>> plan = pa.parse({"Plan": {"Node Type": "Result"}})
+            >>> plan.node(0).node_type
+            'Result'
+            >>> plan.node(-1)
+            Traceback (most recent call last):
+            ...
+            KeyError: 'no node -1 in this plan: node ids run from 0 to 0'
+        """
+        nodes = self._nodes
+        if (
+            isinstance(node_id, bool)
+            or not isinstance(node_id, int)
+            or not (0 <= node_id < len(nodes))
+        ):
+            raise KeyError(
+                f"no node {node_id!r} in this plan: node ids run from 0 to {len(nodes) - 1}"
+            )
+        return nodes[node_id]
 
     def find(
         self,
@@ -582,23 +622,35 @@ class Plan(_Raw):
     ) -> list[PlanNode]:
         """Nodes matching every given criterion, in pre-order.
 
-        ``relation`` matches the bare or schema-qualified name, or the alias; ``node_type``
-        matches exactly (``"Seq Scan"``) or with the ``Parallel`` prefix ignored.
+        ``relation`` matches the bare or schema-qualified name, or the alias. ``node_type``
+        ignores case and spaces (``"seq scan"``, ``"SeqScan"``); ``"Parallel Seq Scan"`` finds
+        only parallel-aware scans, and the text format's names (``"HashAggregate"``,
+        ``"Insert"``) find the node they stand for.
+
+        Raises:
+            ValueError: ``node_type`` is not a node type PostgreSQL has (nor one in this plan).
 
         Example:
             >>> import planalyzer as pa
             >>> plan = pa.parse({"Plan": {"Node Type": "Seq Scan", "Relation Name": "orders"}})
-            >>> [n.id for n in plan.find(node_type="Seq Scan", relation="orders")]
+            >>> [n.id for n in plan.find(node_type="seq scan", relation="orders")]
             [0]
         """
+        query = None
+        if node_type is not None:
+            if node_type in NODE_TYPES:
+                query = resolve(node_type)
+            else:
+                query = resolve(node_type, {n.node_type for n in self._nodes})
         found = []
         for node in self._nodes:
-            if (
-                node_type is not None
-                and node.node_type != node_type
+            if query is not None and (
+                normalize(node.node_type) != query.key
                 # EXPLAIN's JSON says "Seq Scan" + "Parallel Aware"; the text form and users
                 # say "Parallel Seq Scan"
-                and not (node.parallel_aware and f"Parallel {node.node_type}" == node_type)
+                or (query.parallel and not node.parallel_aware)
+                or (query.strategy is not None and node.strategy != query.strategy)
+                or (query.operation is not None and node.operation != query.operation)
             ):
                 continue
             if relation is not None and relation not in (

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from planalyzer.plan.model import Plan
+from planalyzer.plan.model import Plan, PlanNode
 from planalyzer.rules._spec import RuleContext
 from planalyzer.rules.config import RuleConfig
 from planalyzer.rules.finding import Finding, Severity
@@ -80,8 +80,16 @@ class Report(BaseModel):
         floor = Severity.parse(severity)
         return [f for f in self.findings if f.severity >= floor]
 
-    def for_node(self, node_id: int) -> list[Finding]:
-        """Findings about one node."""
+    def for_node(self, node: PlanNode | int) -> list[Finding]:
+        """Findings about one node, given as a `PlanNode` of this plan or its id.
+
+        Example:
+            >>> import planalyzer as pa
+            >>> report = pa.analyze(pa.parse({"Plan": {"Node Type": "Result"}}))
+            >>> report.for_node(report.plan.root), report.for_node(0)
+            ([], [])
+        """
+        node_id = node.id if isinstance(node, PlanNode) else self.plan.node(node).id
         return [f for f in self.findings if f.node_id == node_id]
 
     def causes(self, finding: Finding) -> list[Finding]:
