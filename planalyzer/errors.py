@@ -177,9 +177,54 @@ def _rebuild_explain_error(
 
 
 class UnsafeStatementError(ExplainError, ValueError):
-    """The statement cannot be explained safely (DDL, several statements, transaction control)."""
+    """The statement cannot be explained safely.
+
+    Raised before anything runs: for statements that are not a query or a data change (DDL,
+    several statements, transaction control), and for EXPLAIN ANALYZE of a statement that would
+    call a function whose effect no rollback undoes (``setval``, ``pg_terminate_backend``,
+    session advisory locks, file writes, ``dblink`` ...).
+
+    Attributes:
+        statement: the statement that was refused.
+        functions: the refused functions, schema-qualified (``pg_catalog.setval``); empty when
+            the statement itself was refused.
+        reasons: why each of ``functions`` was refused, in the same order.
+    """
 
     __module__ = "planalyzer"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        statement: str = "",
+        functions: tuple[str, ...] = (),
+        reasons: tuple[str, ...] = (),
+    ) -> None:
+        self.functions = tuple(functions)
+        self.reasons = tuple(reasons)
+        super().__init__(message, statement=statement)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_unsafe_statement_error,
+            (type(self), self.message, self.statement, self.functions, self.reasons),
+        )
+
+
+def _rebuild_unsafe_statement_error(
+    cls: type[UnsafeStatementError],
+    message: str,
+    statement: str,
+    functions: tuple[str, ...],
+    reasons: tuple[str, ...],
+) -> UnsafeStatementError:
+    """Unpickle helper for `UnsafeStatementError`."""
+    err = cls.__new__(cls)
+    UnsafeStatementError.__init__(
+        err, message, statement=statement, functions=functions, reasons=reasons
+    )
+    return err
 
 
 class AdviceError(PlanalyzerError):

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import pglast
 from pglast import ast
 
 from planalyzer.errors import UnsafeStatementError
+from planalyzer.live.calls import walk
 
 __all__ = ["Statement", "StatementKind", "classify"]
 
@@ -53,10 +53,13 @@ class Statement:
         kind: read or write.
         has_dollar_params: the text uses ``$1``-style parameters; without values these get a
             generic plan.
+        root: the statement's pglast node (psycopg placeholders read as ``$1``), for
+            `planalyzer.live.side_effects` to look for the functions it calls.
     """
 
     kind: StatementKind
     has_dollar_params: bool
+    root: ast.Node | None = field(default=None, repr=False, compare=False)
 
 
 def classify(sql: str, *, psycopg_params: bool = False) -> Statement:
@@ -108,30 +111,16 @@ def classify(sql: str, *, psycopg_params: bool = False) -> Statement:
             "INSERT, UPDATE, DELETE and MERGE can be explained safely",
             statement=sql,
         )
-    nodes = list(_walk(root))
+    nodes = walk(root)
     if kind is StatementKind.READ and any(isinstance(n, _WRITE_NODES) for n in nodes):
         kind = StatementKind.WRITE  # a data-modifying CTE
     has_params = any(isinstance(n, ast.ParamRef) for n in nodes)
-    return Statement(kind=kind, has_dollar_params=has_params and not psycopg_params)
+    return Statement(kind=kind, has_dollar_params=has_params and not psycopg_params, root=root)
 
 
 def _placeholder_to_param(match: re.Match[str]) -> str:
     """Map a psycopg placeholder to a ``$1`` parameter (any number parses) and ``%%`` to ``%``."""
     return "%" if match.group() == "%%" else "$1"
-
-
-def _walk(root: ast.Node) -> list[ast.Node]:
-    """Every node under ``root``, found iteratively so deep expressions cannot overflow."""
-    found: list[ast.Node] = []
-    stack: list[Any] = [root]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple):
-            stack.extend(item)
-        elif isinstance(item, ast.Node):
-            found.append(item)
-            stack.extend(getattr(item, member) for member in item)
-    return found
 
 
 def _describe(node: ast.Node | None) -> str:

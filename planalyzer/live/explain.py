@@ -5,6 +5,10 @@ transaction open — that is always rolled back, so data changes made under ANAL
 ``SET LOCAL`` settings (the timeout, ``plan_cache_mode``) end with it. Afterwards the connection
 is in the state it was in before: same autocommit flag, same transaction status, same settings,
 whether EXPLAIN succeeded, failed or timed out.
+
+What a rollback cannot undo is checked before ANALYZE runs anything
+(`planalyzer.live.side_effects`): such statements are refused, or run with a warning on
+``plan.warnings`` (see docs/safety.md).
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from psycopg.rows import tuple_row
 
 from planalyzer.errors import ExplainError
 from planalyzer.live._errors import explain_error
-from planalyzer.live._session import check_usable, rolled_back
-from planalyzer.live.classify import classify
+from planalyzer.live._session import check_usable, rolled_back, scoped
+from planalyzer.live.classify import Statement, classify
+from planalyzer.live.sequences import SequenceState, read_sequences, sequence_warnings
+from planalyzer.live.side_effect_catalog import LiveSideEffectCatalog
+from planalyzer.live.side_effects import SequenceRef, assess
 from planalyzer.plan.model import Plan
 from planalyzer.plan.parse import parse
 
@@ -83,6 +90,7 @@ def explain(
     verbose: bool = False,
     wal: bool = False,
     timeout_s: float | None = None,
+    allow_side_effects: bool = False,
 ) -> Plan:
     """Explain one statement on ``conn`` and return its parsed `Plan`.
 
@@ -101,11 +109,15 @@ def explain(
     Options are requested only where the server supports them: SETTINGS from 12, WAL from 13
     (and only with ANALYZE), BUFFERS without ANALYZE from 13.
 
-    What cannot be undone: the rollback covers the database's data and settings only. Sequences
-    advanced by ``nextval()`` (e.g. a serial column filled by an INSERT) stay advanced, and
-    side effects outside the database — ``dblink`` calls, ``COPY ... TO PROGRAM`` inside a
-    function, files written by server-side functions, notifications to other systems — happen
-    for real when a statement runs under ANALYZE. Pass ``analyze=False`` for such statements.
+    What a rollback cannot undo is looked for before ANALYZE runs anything: every function the
+    statement calls (also in the views it reads, in SQL function bodies, and in the defaults and
+    triggers of the tables it writes) is resolved in the catalog. Functions whose effect
+    outlives the rollback — ``setval``, ``pg_terminate_backend``, session advisory locks,
+    server file writes, ``dblink`` ... — make it refuse the statement with
+    `UnsafeStatementError` unless ``allow_side_effects=True``. Sequences it advances
+    (``nextval``, serial and identity columns), transaction advisory locks and user-defined
+    VOLATILE functions and triggers are allowed and reported on ``plan.warnings``. Plain
+    EXPLAIN (``analyze=False``) executes nothing and is never refused. See docs/safety.md.
 
     Args:
         conn: a psycopg 3 connection; autocommit or not, idle or inside a transaction (not a
@@ -119,12 +131,17 @@ def explain(
         wal: report WAL generated (needs ``analyze``).
         timeout_s: cancel the statement after this many seconds (``SET LOCAL
             statement_timeout``, so the session's own value is untouched).
+        allow_side_effects: run a statement under ANALYZE even though it calls a function a
+            rollback does not undo; ``plan.warnings`` says what ran.
 
     Returns:
-        The plan, carrying ``sql``, ``params`` and the server's ``server_version``.
+        The plan, carrying ``sql``, ``params``, the server's ``server_version`` and
+        ``warnings`` about what ANALYZE ran that the rollback did not undo.
 
     Raises:
-        UnsafeStatementError: the statement is not one that can be explained safely.
+        UnsafeStatementError: the statement is not one that can be explained safely, or under
+            ANALYZE it would call a refused function (``.functions`` and ``.reasons`` say
+            which and why).
         ExplainError: the server rejected it or it timed out (``sqlstate`` ``57014``); the
             connection is still usable.
 
@@ -148,15 +165,76 @@ def explain(
         generic_plan=generic,
     )
     check_usable(conn, ExplainError, "explain")
+    warnings: list[str] = []
     try:
         if generic and version < _GENERIC_PLAN_SINCE:
             document = _generic_plan_prepared(conn, sql, options, timeout_s)
+        elif "ANALYZE" in options:
+            document = _analyze_guarded(
+                conn,
+                sql,
+                statement,
+                options,
+                params,
+                timeout_s=timeout_s,
+                allow_side_effects=allow_side_effects,
+                warnings=warnings,
+            )
         else:
             with rolled_back(conn, timeout_s):
                 document = _run_explain(conn, _explain_sql(options, pgsql.SQL(sql)), params)
     except psycopg.Error as err:
         raise explain_error(err, sql, timeout_s=timeout_s) from err
-    return parse(document, sql=sql, params=params, server_version=version)
+    plan = parse(document, sql=sql, params=params, server_version=version)
+    plan.warnings.extend(warnings)
+    return plan
+
+
+def _analyze_guarded(
+    conn: psycopg.Connection[Any],
+    sql: str,
+    statement: Statement,
+    options: list[str],
+    params: Any,
+    *,
+    timeout_s: float | None,
+    allow_side_effects: bool,
+    warnings: list[str],
+) -> Any:
+    """EXPLAIN ANALYZE after checking what it would run; fills ``warnings``.
+
+    The check and the first sequence reading happen inside the same rolled-back block as the
+    EXPLAIN; the second reading after it, because the block's transaction may have failed.
+    When the EXPLAIN fails, sequences it advanced before failing are added as notes to the
+    error.
+    """
+    before: list[SequenceState] = []
+    try:
+        with rolled_back(conn, timeout_s):
+            if statement.root is not None:
+                assessment = assess([statement.root], LiveSideEffectCatalog(conn))
+                if assessment.refused and not allow_side_effects:
+                    raise assessment.refusal(sql)
+                warnings.extend(assessment.warnings())
+                before = read_sequences(conn, assessment.sequences)
+            document = _run_explain(conn, _explain_sql(options, pgsql.SQL(sql)), params)
+    except psycopg.Error as err:
+        error = explain_error(err, sql, timeout_s=timeout_s)
+        with contextlib.suppress(psycopg.Error):
+            for line in _moved(conn, before):
+                error.add_note(line)
+        raise error from err
+    warnings.extend(_moved(conn, before))
+    return document
+
+
+def _moved(conn: psycopg.Connection[Any], before: list[SequenceState]) -> list[str]:
+    """Warnings for the sequences that moved since ``before`` was read."""
+    if not before or conn.closed:
+        return []
+    with scoped(conn):
+        after = read_sequences(conn, [SequenceRef(s.oid, s.name) for s in before])
+    return sequence_warnings(before, after)
 
 
 def _explain_sql(options: list[str], body: pgsql.Composable) -> pgsql.Composed:

@@ -33,7 +33,12 @@ def samples() -> list[errors.PlanalyzerError]:
             sqlstate="42703",
             server_message='column "nope" does not exist',
         ),
-        errors.UnsafeStatementError("DROP is not explained", statement="DROP TABLE t"),
+        errors.UnsafeStatementError(
+            "setval is refused",
+            statement="SELECT setval('s', 1)",
+            functions=("pg_catalog.setval",),
+            reasons=("sets a sequence",),
+        ),
         errors.AdviceError("the workload is empty"),
     ]
 
