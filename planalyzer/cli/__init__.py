@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="cancel the statement after this long"
     )
+    explain.add_argument(
+        "--allow-side-effects",
+        action="store_true",
+        help="run the statement under ANALYZE even if it calls a function whose effect a "
+        "rollback does not undo (setval, pg_terminate_backend, ...; see docs/safety.md)",
+    )
     _common_report_options(explain)
 
     advise = sub.add_parser(

@@ -107,15 +107,34 @@ def run_explain(args: argparse.Namespace, console: Console) -> int:
     """``planalyzer explain --dsn DSN SQL``."""
     config = rule_config(args.disable)
     sql = sys.stdin.read() if args.sql == "-" else args.sql
-    plan = explain_on(args.dsn, sql, analyze=not args.no_analyze, timeout_s=args.timeout)
+    plan = explain_on(
+        args.dsn,
+        sql,
+        analyze=not args.no_analyze,
+        timeout_s=args.timeout,
+        allow_side_effects=args.allow_side_effects,
+    )
     report = analyze(plan, config=config)
     return emit_reports([report], args, console, source="explain")
 
 
-def explain_on(dsn: str, sql: str, *, analyze: bool, timeout_s: float | None) -> Plan:
+def explain_on(
+    dsn: str,
+    sql: str,
+    *,
+    analyze: bool,
+    timeout_s: float | None,
+    allow_side_effects: bool = False,
+) -> Plan:
     """Connect, EXPLAIN one statement (always rolled back), disconnect."""
     from planalyzer.cli._db import connect
     from planalyzer.live.explain import explain
 
     with connect(dsn) as conn:
-        return explain(conn, sql, analyze=analyze, timeout_s=timeout_s)
+        return explain(
+            conn,
+            sql,
+            analyze=analyze,
+            timeout_s=timeout_s,
+            allow_side_effects=allow_side_effects,
+        )

@@ -215,6 +215,8 @@ def render_plan(
     for node in plan.nodes():
         lines.extend(_node_lines(node, by_node.get(node.id, []), mark, gutter, width, paint))
     lines.extend(_statement_lines(plan, width))
+    for warning in plan.warnings:  # how the plan was obtained: side effects ANALYZE ran ...
+        lines.extend(_wrap(warning, "Warning: ", "  ", width, 8))
     for finding in report.findings if report is not None else ():
         if finding.node_id is None:  # about the whole statement: JIT, triggers, planning
             head = f"{finding.severity.value.upper()} {finding.rule}: "

@@ -269,14 +269,15 @@ class _Search:
 
     catalog: SideEffectCatalog
     path: tuple[str, ...]
-    effects: dict[tuple[str, str, str], SideEffect] = field(default_factory=dict)
+    effects: dict[tuple[str, str], SideEffect] = field(default_factory=dict)
     sequences: dict[int, SequenceRef] = field(default_factory=dict)
     seen_bodies: set[int] = field(default_factory=set)
     seen_views: set[str] = field(default_factory=set)
     seen_tables: set[tuple[str | None, str, frozenset[str], bool]] = field(default_factory=set)
 
     def add(self, function: str, cls: FunctionClass, where: str) -> None:
-        self.effects.setdefault((function, cls.key, where), SideEffect(function, cls, where))
+        """Record an effect; a function found again elsewhere keeps the first place found."""
+        self.effects.setdefault((function, cls.key), SideEffect(function, cls, where))
 
 
 def assess(roots: Iterable[ast.Node], catalog: SideEffectCatalog) -> Assessment:

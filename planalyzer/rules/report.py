@@ -116,6 +116,7 @@ class Report(BaseModel):
             "rules_skipped": dict(self.rules_skipped),
             "analyzed": self.plan.analyzed,
             "total_time_ms": self.plan.total_time_ms,
+            "warnings": list(self.plan.warnings),
         }
 
 

@@ -29,11 +29,16 @@ from planalyzer.testing.capture import CapturedQueries, capture_queries
 __all__ = ["ConnectionPlans", "explain_recorded", "plan_fixture"]
 
 
-def explain_recorded(conn: Any, sql: str, params: Any = None, *, analyze: bool = True) -> Plan:
-    """``pa.explain`` (always rolled back) whose plan the ``planalyzer`` marker will check."""
+def explain_recorded(
+    conn: Any, sql: str, params: Any = None, *, analyze: bool = True, **options: Any
+) -> Plan:
+    """``pa.explain`` (always rolled back) whose plan the ``planalyzer`` marker will check.
+
+    ``options`` go to `planalyzer.explain` (``allow_side_effects=True``, ``timeout_s`` ...).
+    """
     from planalyzer.live.explain import explain
 
-    plan = explain(conn, sql, params, analyze=analyze)
+    plan = explain(conn, sql, params, analyze=analyze, **options)
     record(plan)
     return plan
 
