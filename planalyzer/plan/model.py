@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import networkx
 
     from planalyzer.plan.metrics import NodeMetrics
+    from planalyzer.plan.shape import PlanShape
 
 __all__ = ["JitInfo", "Plan", "PlanNode", "Trigger", "Worker"]
 
@@ -665,6 +666,16 @@ class Plan(_Raw):
                 continue
             found.append(node)
         return found
+
+    def shape(self) -> PlanShape:
+        """What the planner chose, as stable text to pin in a test (`planalyzer.plan.shape`).
+
+        Node types, strategies, join types and order, relations, indexes and parallelism; no
+        costs, rows or times. ``assert plan.shape() == snapshot`` works with syrupy.
+        """
+        from planalyzer.plan.shape import plan_shape
+
+        return plan_shape(self)
 
     def to_json(self) -> dict[str, Any]:
         """This plan in the shape it was given (document list, statement object or bare node).

@@ -85,6 +85,74 @@ def _plans(left: Any, right: Any, verbosity: int) -> list[str]:
     return lines
 
 
+def _unwrap_amber(text: str) -> str:
+    """The string syrupy's amber format stored (``'''`` block or quoted single line)."""
+    import textwrap
+
+    lines = text.splitlines()
+    if len(lines) >= 2 and lines[0].strip() == "'''" and lines[-1].strip() == "'''":
+        return textwrap.dedent("\n".join(lines[1:-1]))
+    stripped = text.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] == "'":
+        return stripped[1:-1]
+    return text
+
+
+def _syrupy_expected(value: Any) -> tuple[str, str | None] | None:
+    """(snapshot name, stored text or None when missing) of a syrupy ``snapshot``, else None.
+
+    Read through syrupy's public attributes (``executions``, ``name``) so syrupy itself is
+    never imported here.
+    """
+    executions = getattr(value, "executions", None)
+    if not isinstance(executions, dict) or not executions or not hasattr(value, "name"):
+        return None
+    last = executions[max(executions)]
+    stored = getattr(last, "recalled_data", None)
+    name = str(getattr(last, "snapshot_name", value.name))
+    return name, (_unwrap_amber(str(stored)) if stored is not None else None)
+
+
+def _shape_comparison(left: Any, right: Any, verbosity: int) -> list[str] | None:
+    """Explain a comparison of a plan shape with another, a string or a snapshot; else None."""
+    from planalyzer.plan.shape import PlanShape
+    from planalyzer.testing._shape import shape_diff_lines, shape_difference
+    from planalyzer.testing._snapshots import PlanSnapshot
+
+    for snap in (left, right):
+        if isinstance(snap, PlanSnapshot):
+            return snap.failure_lines()
+    if not isinstance(right, PlanShape) or isinstance(left, PlanShape):
+        found, expected = left, right
+    else:
+        found, expected = right, left
+    if not isinstance(found, PlanShape):
+        return None
+    hint = None
+    syrupy = _syrupy_expected(expected)
+    if syrupy is not None:
+        name, stored = syrupy
+        hint = "if the new plan is intended, run pytest --snapshot-update to accept it"
+        if stored is None:
+            return [f"snapshot {name} does not exist; run pytest --snapshot-update to write it"]
+        expected_text = stored
+    elif isinstance(expected, str):
+        expected_text = str(expected)
+    else:
+        return None
+    where = shape_difference(found, expected_text)
+    lines = [
+        f"plan shape differs: {where}" if where else "plan shapes differ only in whitespace",
+        "shape diff (- expected, + found):",
+        *shape_diff_lines(found, expected_text),
+    ]
+    if hint:
+        lines.append(hint)
+    if isinstance(expected, PlanShape) and found.plan is not None and expected.plan is not None:
+        lines.extend(_plans(found.plan, expected.plan, verbosity)[1:])
+    return lines
+
+
 def _label(value: Any) -> str:
     """A short name for one side, for pytest's first line (``assert <left> == <right>``)."""
     if isinstance(value, list | tuple) and value and all(_ours(v) for v in value):
@@ -101,6 +169,9 @@ def explain_comparison(op: str, left: Any, right: Any, verbosity: int) -> list[s
         return None
     from planalyzer.plan.model import Plan
 
+    shapes = _shape_comparison(left, right, verbosity)
+    if shapes is not None:
+        return _bounded([f"{_label(left)} {op} {_label(right)}", *shapes], verbosity)
     if isinstance(left, Plan) and isinstance(right, Plan):
         lines = [f"{_label(left)} {op} {_label(right)}", *_plans(left, right, verbosity)]
     else:

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from planalyzer.plan.model import Plan, PlanNode
 
-__all__ = ["ShapeDifference", "first_difference", "node_shape", "path_to"]
+__all__ = [
+    "ShapeDifference",
+    "first_difference",
+    "node_shape",
+    "path_to",
+    "shape_diff_lines",
+    "shape_difference",
+]
 
 _SHAPE_FIELDS = (
     ("node_type", "node type"),
@@ -115,3 +122,86 @@ def first_difference(actual: Plan, expected: Plan) -> ShapeDifference | None:
             return ShapeDifference(None, missing, a.id, reason)
         stack.extend(reversed(list(zip(a.children, e.children, strict=True))))
     return None
+
+
+def _parse_shape(text: str) -> list[tuple[int, str]]:
+    """``(depth, label)`` per line of a shape text; indentation is `INDENT` per level."""
+    from planalyzer.plan.shape import INDENT
+
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        stripped = line.lstrip(" ")
+        out.append(((len(line) - len(stripped)) // len(INDENT), stripped.rstrip()))
+    return out
+
+
+def _children(nodes: list[tuple[int, str]]) -> list[list[int]]:
+    """For each line, the indexes of its child lines (one pass with a stack, no recursion)."""
+    children: list[list[int]] = [[] for _ in nodes]
+    stack: list[int] = []
+    for index, (depth, _) in enumerate(nodes):
+        while stack and nodes[stack[-1]][0] >= depth:
+            stack.pop()
+        if stack:
+            children[stack[-1]].append(index)
+        stack.append(index)
+    return children
+
+
+def _path(nodes: list[tuple[int, str]], index: int) -> str:
+    """``Hash Join > Hash > Seq Scan on orders``: the labels from the root down to a line."""
+    names = [nodes[index][1]]
+    depth = nodes[index][0]
+    for back in range(index - 1, -1, -1):
+        if nodes[back][0] < depth:
+            names.append(nodes[back][1])
+            depth = nodes[back][0]
+    return " > ".join(reversed(names))
+
+
+def shape_difference(actual: str, expected: str) -> str | None:
+    r"""Where two shape texts first differ, walking both trees in pre-order; None when equal.
+
+    Example:
+        >>> print(shape_difference("Hash Join\n  Seq Scan on orders\n  Hash",
+        ...                        "Hash Join\n  Index Scan using o_idx on orders\n  Hash"))
+        node Hash Join > Seq Scan on orders: expected Index Scan using o_idx on orders
+    """
+    a_nodes, e_nodes = _parse_shape(actual), _parse_shape(expected)
+    if not a_nodes or not e_nodes:
+        if a_nodes == e_nodes:
+            return None
+        return "the expected shape is empty" if not e_nodes else "the plan's shape is empty"
+    a_children, e_children = _children(a_nodes), _children(e_nodes)
+    stack = [(0, 0)]
+    while stack:
+        a, e = stack.pop()
+        if a_nodes[a][1] != e_nodes[e][1]:
+            return f"node {_path(a_nodes, a)}: expected {e_nodes[e][1]}"
+        a_kids, e_kids = a_children[a], e_children[e]
+        if len(a_kids) != len(e_kids):
+            common = min(len(a_kids), len(e_kids))
+            where = _path(a_nodes, a)
+            if len(a_kids) > common:
+                return (
+                    f"node {where}: {len(e_kids)} children expected, {len(a_kids)} found;"
+                    f" {a_nodes[a_kids[common]][1]} is extra"
+                )
+            return (
+                f"node {where}: {len(e_kids)} children expected, {len(a_kids)} found;"
+                f" {e_nodes[e_kids[common]][1]} is missing"
+            )
+        stack.extend(reversed(list(zip(a_kids, e_kids, strict=True))))
+    return None
+
+
+def shape_diff_lines(actual: str, expected: str, *, context: int = 40) -> list[str]:
+    """A unified diff of two shapes (``-`` expected, ``+`` found), whole trees when short."""
+    import difflib
+
+    diff = difflib.unified_diff(
+        expected.splitlines(), actual.splitlines(), "expected", "found", n=context, lineterm=""
+    )
+    return [line for line in diff if not line.startswith(("---", "+++", "@@"))]

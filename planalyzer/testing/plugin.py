@@ -40,6 +40,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for name, help_text in OPTIONS:
         group.addoption(f"--{name.replace('_', '-')}", dest=name, default=None, help=help_text)
         parser.addini(name, help=help_text, default="")
+    group.addoption(
+        "--planalyzer-snapshot-update",
+        action="store_true",
+        default=False,
+        help="write plan_snapshot files (__plan_snapshots__) instead of comparing with them.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -114,15 +120,23 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     return result
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_assertrepr_compare(
     config: pytest.Config, op: str, left: Any, right: Any
-) -> list[str] | None:
-    """Findings one per line, or the structural difference of two plans; None for others."""
+) -> Generator[None, list[list[str]], list[list[str]]]:
+    """Findings one per line, the structural difference of two plans, or a plan-shape tree diff.
+
+    A wrapper, so that for a plan shape compared with syrupy's ``snapshot`` the tree diff comes
+    before syrupy's text diff whatever order the plugins loaded in (pytest shows the first).
+    Other operands are left to the other hooks untouched.
+    """
+    results = yield
     from planalyzer.testing._compare import explain_comparison, is_planalyzer_object
 
     if not (is_planalyzer_object(left) or is_planalyzer_object(right)):
-        return None
-    return explain_comparison(op, left, right, config.get_verbosity())
+        return results
+    ours = explain_comparison(op, left, right, config.get_verbosity())
+    return [ours, *results] if ours else results
 
 
 @pytest.fixture(scope="session")
@@ -180,3 +194,21 @@ def plan_checker(planalyzer_conn: Any, planalyzer_config: RuleConfig) -> Connect
     from planalyzer.testing.fixtures import ConnectionPlans
 
     return ConnectionPlans(planalyzer_conn, config=planalyzer_config)
+
+
+@pytest.fixture
+def plan_snapshot(request: pytest.FixtureRequest) -> Any:
+    """Plan shapes stored beside the test: ``assert plan.shape() == plan_snapshot``.
+
+    Files live in ``__plan_snapshots__/<module>/``; ``--planalyzer-snapshot-update`` (or
+    syrupy's ``--snapshot-update``) writes them.
+    """
+    from planalyzer.testing._snapshots import SNAPSHOT_DIR, PlanSnapshot
+
+    config = request.config
+    update = bool(
+        config.getoption("planalyzer_snapshot_update", default=False)
+        or config.getoption("update_snapshots", default=False)  # syrupy's --snapshot-update
+    )
+    path = request.node.path
+    return PlanSnapshot(path.parent / SNAPSHOT_DIR / path.stem, request.node.name, update=update)
