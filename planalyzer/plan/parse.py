@@ -27,6 +27,7 @@ from planalyzer.plan._json import JSONSyntaxError, loads_iterative
 from planalyzer.plan._paste import looks_like_text_explain, unframe
 from planalyzer.plan.metrics import compute_metrics
 from planalyzer.plan.model import Plan, PlanNode
+from planalyzer.plan.text import is_text_plan, read_text
 
 __all__ = ["MAX_PLAN_DEPTH", "load", "load_all", "parse", "parse_all"]
 
@@ -137,6 +138,8 @@ def decode(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> Any:
     try:
         value = _loads(text)
     except ValueError as first_error:
+        if is_text_plan(text):
+            return read_text(text)
         cleaned = unframe(text).strip()
         try:
             value = _loads(cleaned)

@@ -1,0 +1,50 @@
+"""Is this text-format EXPLAIN output? A cheap test run before the text reader."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["first_node_line", "is_text_plan"]
+
+# A node line: an arrow with a name, or a name followed by estimates or actuals. Without costs
+# (COSTS OFF, no ANALYZE) only the arrow lines or a known first node name identify it.
+_FIGURES = re.compile(
+    r"^[^\S\n]*(?:[|│][^\S\n]*)?(?:->[^\S\n]+)?[A-Z][^\n]*?[^\S\n]"
+    r"\((?:cost=-?\d|actual (?:time|rows)=|never executed\))",
+    re.MULTILINE,
+)
+_ARROW = re.compile(r"^[^\S\n]*(?:[|│][^\S\n]*)?->[^\S\n]+[A-Z]", re.MULTILINE)
+
+
+def first_node_line(text: str) -> int | None:
+    """The 1-based line number of the first text-format node line, or None."""
+    best: int | None = None
+    for pattern in (_FIGURES, _ARROW):
+        m = pattern.search(text)
+        if m is not None and (best is None or m.start() < best):
+            best = m.start()
+    if best is None:
+        return _bare_plan(text)
+    return text.count("\n", 0, best) + 1
+
+
+def _bare_plan(text: str) -> int | None:
+    """A one-node plan with COSTS OFF and no ANALYZE: ``Seq Scan on t`` and its properties."""
+    from planalyzer.plan.text._frame import BREAK, frame_lines
+    from planalyzer.plan.text._header import looks_like_node_name, parse_node_line
+
+    for line in frame_lines(text[:20_000])[:200]:
+        if line.text == BREAK:
+            continue
+        if looks_like_node_name(line.text) and parse_node_line(line.text) is not None:
+            return line.number
+        break
+    return None
+
+
+def is_text_plan(text: str) -> bool:
+    """True when ``text`` holds a text-format plan (any framing); JSON never matches."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("[", "{"):
+        return False
+    return first_node_line(text) is not None

@@ -1,0 +1,104 @@
+r"""Undo what surrounds text-format EXPLAIN when people paste it, keeping each line's number.
+
+psql's aligned output (``QUERY PLAN`` header, dashes, a leading space, ``(N rows)``), its
+``\pset border 2`` boxes, unaligned and CSV output, ``\timing``'s ``Time:`` lines, prompts and
+echoed statements, and auto_explain's server-log entries (``LOG:  duration: ... ms  plan:``
+followed by tab-prefixed lines). What is left are the plan's own lines with their indentation,
+plus markers where one statement's output ends.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+__all__ = ["BREAK", "Line", "frame_lines"]
+
+BREAK = "\x00break"
+"""Content of a marker line: one statement's output ended here (a header, a footer, a log entry)."""
+
+
+class Line(NamedTuple):
+    """One plan line: 1-based line number in the input, column of its first character, text."""
+
+    number: int
+    column: int
+    text: str
+
+
+_HEADER = re.compile(r"^\s*QUERY PLAN\s*$")
+_RULE = re.compile(r"^\s*[-─━═┌┐└┘├┤┬┴┼+]+\s*$")
+_FOOTER = re.compile(r"^\s*\(\d+ rows?\)\s*$")
+_TIMING = re.compile(r"^Time: \d+(?:\.\d+)? ms\b")
+_PROMPT = re.compile(r"^[\w.$-]*[=\-(*'\"^!][#>] ")
+_ECHO = re.compile(r"^\s*explain\b", re.IGNORECASE)
+_LOG_PLAN = re.compile(r"\b(?:LOG|INFO|NOTICE|WARNING|DEBUG\d?):\s+duration: \S+ ms\s+plan:\s*$")
+_LOG_LINE = re.compile(
+    r"\b(?:LOG|ERROR|WARNING|STATEMENT|DETAIL|HINT|CONTEXT|FATAL|PANIC|NOTICE|INFO|DEBUG\d?):  "
+)
+_NODE_START = re.compile(r"^\s*(?:->\s|[A-Z][\w ()\-]*\s\((?:cost=|actual |never executed))")
+
+
+def frame_lines(text: str) -> list[Line]:
+    """The plan lines of ``text``, framing removed, and `BREAK` markers between statements."""
+    out: list[Line] = []
+    in_log = False  # inside an auto_explain entry
+    skipping = False  # after an echoed EXPLAIN statement, until its output starts
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if in_log:
+            if _LOG_PLAN.search(line):
+                out.append(Line(number, 0, BREAK))
+                continue
+            if _LOG_LINE.search(line) or (line and not line[0].isspace() and _log_prefixed(line)):
+                in_log = False
+                out.append(Line(number, 0, BREAK))
+                continue
+            if line.startswith("\t"):
+                line = line[1:]
+        elif _LOG_PLAN.search(line):
+            in_log = True
+            skipping = False
+            out.append(Line(number, 0, BREAK))
+            continue
+        line = _strip_border(line)
+        if not line.strip():
+            continue
+        if _HEADER.match(line) or _FOOTER.match(line):
+            skipping = False
+            out.append(Line(number, 0, BREAK))
+            continue
+        if _RULE.match(line) or _TIMING.match(line):
+            continue
+        if _PROMPT.match(line):
+            skipping = not _NODE_START.match(line[_PROMPT.match(line).end() :])  # type: ignore[union-attr]
+            out.append(Line(number, 0, BREAK))
+            continue
+        if not in_log and _ECHO.match(line) and not _NODE_START.match(line):
+            skipping = True
+            out.append(Line(number, 0, BREAK))
+            continue
+        if skipping:
+            if not _NODE_START.match(line):
+                continue
+            skipping = False
+        if len(line) >= 2 and line[0] == '"' and line[-1] == '"' and not in_log:
+            line = line[1:-1].replace('""', '"')  # psql --csv quotes a cell holding a comma
+        if line.endswith("+") and line[:-1].endswith(" "):
+            line = line[:-1].rstrip()  # a multi-line cell's continuation mark (aligned format)
+        content = line.lstrip(" ")
+        out.append(Line(number, len(line) - len(content), content))
+    return out
+
+
+def _log_prefixed(line: str) -> bool:
+    """A new server-log line (timestamp first) rather than a continuation of the entry."""
+    return bool(re.match(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d", line))
+
+
+def _strip_border(line: str) -> str:
+    for border in ("|", "│", "║"):
+        body = line.strip()
+        if len(body) >= 2 and body.startswith(border) and body.endswith(border):
+            return body[1:-1].rstrip()
+    return line
