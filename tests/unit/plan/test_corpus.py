@@ -16,7 +16,7 @@ import planalyzer as pa
 from tests.unit.plan.builders import CORPUS
 
 JSON_FILES = sorted(CORPUS.glob("*/*.json"))
-TEXT_FILES = sorted(p for p in CORPUS.glob("*/*.txt") if p.parent.name != "LICENSES")
+TEXT_FILES = sorted(p for p in CORPUS.glob("*/*.txt") if p.with_suffix(".json").is_file())
 
 
 def _params(files: list[Path]) -> list[object]:
