@@ -65,6 +65,9 @@ class RuleContext:
     config: RuleConfig
     rule: Rule
     server_version: int | None = None
+    catalog: Any = None
+    """`planalyzer.CatalogFacts` when the caller passed one (typed loosely: rules sit below
+    the live layer that defines it); read it through `planalyzer.rules._catalog`."""
 
     @property
     def thresholds(self) -> Any:

@@ -3,15 +3,31 @@
 A slow nested loop typically yields three findings (the misestimate that chose it, the inner
 scan it repeats, the loop itself), each claiming most of the statement. A reader wants one
 headline with the others as evidence; `Report.problems()` builds these groups.
+
+Two findings share a cause when one names the other's node (``related_node_ids``: the loop
+names the misestimate that made the planner choose it and its inner side), when both are about
+the same node, or when one sits inside the inner side of a nested loop the other reports (the
+inner scan the loop repeats). Findings of one rule that say the same thing about the children
+of one Append (the same misestimate on each of 3,000 partitions) are one problem listing every
+node.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from planalyzer.rules.finding import Finding, Severity
 
+if TYPE_CHECKING:
+    from planalyzer.plan.model import Plan, PlanNode
+
 __all__ = ["Problem", "group_findings"]
+
+# Nodes whose children are parallel alternatives of one query (partitions, UNION ALL arms).
+_APPENDS = frozenset({"Append", "Merge Append"})
 
 
 class Problem(BaseModel):
@@ -24,6 +40,8 @@ class Problem(BaseModel):
         impact_ms: the time the problem explains, counted once (the largest of its findings'
             impacts, never their sum, since they describe the same time).
         severity: the headline's severity.
+        title: a short title for a list of problems (the headline rule's summary, where).
+        suggestion: what to do: the headline's suggestion, else the first related one's.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -33,6 +51,8 @@ class Problem(BaseModel):
     node_ids: tuple[int, ...] = ()
     impact_ms: float | None = None
     severity: Severity
+    title: str = ""
+    suggestion: str | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -49,51 +69,150 @@ class Problem(BaseModel):
         return f"{self.headline}{extra}"
 
 
-def group_findings(findings: tuple[Finding, ...] | list[Finding]) -> list[Problem]:
-    """Group findings linked through shared nodes (own node or related nodes) into problems.
+class _Union:
+    """Union-find over hashable keys (path halving, no recursion)."""
 
-    Two findings belong together when one names the other's node, or both name the same node
-    (union-find over node ids). Statement-level findings (no node) stay alone. Problems are
-    ranked like findings: most time explained first, then severity.
-    """
-    parent: dict[int, int] = {}
+    def __init__(self) -> None:
+        self.parent: dict[object, object] = {}
 
-    def find(x: int) -> int:
+    def find(self, x: object) -> object:
+        parent = self.parent
         while parent.setdefault(x, x) != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
-    def union(a: int, b: int) -> None:
-        parent[find(a)] = find(b)
+    def union(self, a: object, b: object) -> None:
+        self.parent[self.find(a)] = self.find(b)
 
+
+def _append_child(node: PlanNode) -> PlanNode | None:
+    """The child of the nearest Append/Merge Append above ``node`` that contains it."""
+    child, parent = node, node.parent
+    while parent is not None:
+        if parent.node_type in _APPENDS:
+            return child
+        child, parent = parent, parent.parent
+    return None
+
+
+def _inner_side(node: PlanNode) -> PlanNode | None:
+    return next((c for c in node.children if c.parent_relationship == "Inner"), None)
+
+
+def _link_inner_sides(plan: Plan, findings: Sequence[Finding], links: _Union) -> None:
+    """A finding inside the inner side of a reported nested loop shares the loop's cause."""
+    loops = [
+        f.node_id for f in findings if f.rule == "nested-loop-blowup" and f.node_id is not None
+    ]
+    if not loops:
+        return
+    owner: dict[int, int] = {}
+    for loop_id in loops:
+        inner = _inner_side(plan.node(loop_id))
+        if inner is None:
+            continue
+        stack = [inner]
+        while stack:
+            current = stack.pop()
+            owner.setdefault(current.id, loop_id)
+            stack.extend(current.children)
+    for f in findings:
+        if f.node_id is not None and f.node_id in owner:
+            links.union(("node", f.node_id), ("node", owner[f.node_id]))
+
+
+def _condition_shape(node: PlanNode) -> str:
+    """The node's type and conditions with its own table's names blanked out."""
+    parts = [node.node_type]
+    for cond in (node.filter, node.index_cond, node.recheck_cond, node.hash_cond):
+        if cond:
+            for name in (node.relation_name, node.alias):
+                if name:
+                    cond = cond.replace(name, "<rel>")
+            parts.append(cond)
+    return "|".join(parts)
+
+
+def _link_partitions(plan: Plan, findings: Sequence[Finding], links: _Union) -> None:
+    """Findings of one rule about alike nodes (type, conditions) under one Append are one.
+
+    A partitioned table scanned with the same condition on every partition has the same
+    misestimate (or missing index) on each: one cause, one fix, however many partitions.
+    """
+    first: dict[tuple[str, int, str], int] = {}
     for f in findings:
         if f.node_id is None:
             continue
-        find(f.node_id)
+        node = plan.node(f.node_id)
+        arm = _append_child(node)
+        if arm is None or arm.parent is None:
+            continue
+        key = (f.rule, arm.parent.id, _condition_shape(node))
+        if key in first:
+            links.union(("node", f.node_id), ("node", first[key]))
+        else:
+            first[key] = f.node_id
+
+
+def group_findings(findings: Sequence[Finding], plan: Plan | None = None) -> list[Problem]:
+    """Group findings that share a cause into problems, ranked by the time they explain.
+
+    Without ``plan`` only shared and named nodes link findings; with it, findings inside a
+    reported nested loop's inner side join the loop, and findings of one rule with the same
+    message shape on the arms of one Append (partitions) join each other. Statement-level
+    findings (no node) stay alone.
+    """
+    links = _Union()
+    for f in findings:
+        if f.node_id is None:
+            continue
+        links.find(("node", f.node_id))
         for other in f.related_node_ids:
-            union(f.node_id, other)
+            links.union(("node", f.node_id), ("node", other))
+    if plan is not None:
+        _link_inner_sides(plan, findings, links)
+        _link_partitions(plan, findings, links)
 
     groups: dict[object, list[Finding]] = {}
     for index, f in enumerate(findings):
-        key: object = ("node", find(f.node_id)) if f.node_id is not None else ("alone", index)
+        key = links.find(("node", f.node_id)) if f.node_id is not None else ("alone", index)
         groups.setdefault(key, []).append(f)
 
-    problems = []
-    for members in groups.values():
-        ranked = sorted(members, key=lambda f: (-f.severity.rank, -(f.impact_ms or 0.0)))
-        headline, *related = ranked
-        impacts = [f.impact_ms for f in members if f.impact_ms is not None]
-        nodes = {f.node_id for f in members if f.node_id is not None}
-        nodes.update(n for f in members for n in f.related_node_ids)
-        problems.append(
-            Problem(
-                headline=headline,
-                related=tuple(related),
-                node_ids=tuple(sorted(nodes)),
-                impact_ms=max(impacts) if impacts else None,
-                severity=headline.severity,
-            )
-        )
+    problems = [_problem(members, plan) for members in groups.values()]
     problems.sort(key=lambda p: (-(p.impact_ms or 0.0), -p.severity.rank))
     return problems
+
+
+def _problem(members: list[Finding], plan: Plan | None) -> Problem:
+    ranked = sorted(members, key=lambda f: (-f.severity.rank, -(f.impact_ms or 0.0)))
+    headline, *related = ranked
+    impacts = [f.impact_ms for f in members if f.impact_ms is not None]
+    nodes = {f.node_id for f in members if f.node_id is not None}
+    nodes.update(n for f in members for n in f.related_node_ids)
+    suggestion = next((f.suggestion for f in ranked if f.suggestion), None)
+    return Problem(
+        headline=headline,
+        related=tuple(related),
+        node_ids=tuple(sorted(nodes)),
+        impact_ms=max(impacts) if impacts else None,
+        severity=headline.severity,
+        title=_title(headline, len({f.node_id for f in members}), plan),
+        suggestion=suggestion,
+    )
+
+
+def _title(headline: Finding, node_count: int, plan: Plan | None) -> str:
+    """``"<rule summary> at <node>"``, or ``"… on N nodes"`` for a partition-wide problem."""
+    from planalyzer.rules import ALL_RULES
+
+    summary = next((r.summary for r in ALL_RULES if r.id == headline.rule), headline.rule)
+    if headline.node_id is None:
+        return summary
+    if node_count > 1 and plan is not None and headline.rule != "nested-loop-blowup":
+        where = f"{plan.node(headline.node_id).display_name} and {node_count - 1} more"
+    elif plan is not None:
+        where = plan.node(headline.node_id).display_name
+    else:
+        where = f"node {headline.node_id}"
+    return f"{summary} at {where}"

@@ -105,7 +105,7 @@ class Report(BaseModel):
             >>> pa.analyze(pa.parse({"Plan": {"Node Type": "Result"}})).problems()
             []
         """
-        return group_findings(self.findings)
+        return group_findings(self.findings, self.plan)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: the findings with severity as text."""
@@ -120,14 +120,20 @@ class Report(BaseModel):
         }
 
 
-def analyze(plan: Plan, *, config: RuleConfig | None = None) -> Report:
+def analyze(plan: Plan, *, config: RuleConfig | None = None, catalog: Any = None) -> Report:
     """Run every enabled rule on ``plan``; findings ranked by the time (or cost) they explain.
 
     Rules that need actual figures are skipped for plans without ANALYZE (``rules_skipped``
     says why). A finding explaining less time than ``config.min_warning_impact_ms`` (1 ms by
     default) is lowered to info, with its rule's severity kept in the evidence. A rule that
     fails on an unexpected plan does not stop the others: its error is reported as an
-    ``internal-error`` info finding rather than raised.
+    ``internal-error`` info finding rather than raised. No finding claims more time than the
+    statement took: impacts are capped at ``plan.total_time_ms`` (a plan whose node times exceed
+    it gets an ``inconsistent-plan`` finding saying so).
+
+    ``catalog`` is optional `planalyzer.CatalogFacts` (from ``pa.catalog(conn, ...)``) for the
+    tables of the plan: with it, rules never suggest an index that already exists and can tell
+    stale statistics from other causes of a misestimate.
 
     Example:
         >>> import planalyzer as pa
@@ -148,7 +154,13 @@ def analyze(plan: Plan, *, config: RuleConfig | None = None) -> Report:
         if rule.needs_analyze and not plan.analyzed:
             skipped[rule.id] = "needs EXPLAIN ANALYZE"
             continue
-        ctx = RuleContext(plan=plan, config=config, rule=rule, server_version=plan.server_version)
+        ctx = RuleContext(
+            plan=plan,
+            config=config,
+            rule=rule,
+            server_version=plan.server_version,
+            catalog=catalog,
+        )
         try:
             findings.extend(rule.check(ctx))
         except Exception as err:
@@ -163,9 +175,28 @@ def analyze(plan: Plan, *, config: RuleConfig | None = None) -> Report:
                 )
             )
         run.append(rule.id)
-    findings = [_cap_small_impact(f, config.min_warning_impact_ms) for f in findings]
+    total = plan.total_time_ms if plan.timed else None
+    planning = plan.planning_time_ms or 0.0
+    findings = [
+        _cap_small_impact(
+            # planning happens outside the execution time; only statement findings claim it
+            _cap_to_total(
+                f, None if total is None else total + (0.0 if f.node_id is not None else planning)
+            ),
+            config.min_warning_impact_ms,
+        )
+        for f in findings
+    ]
     findings.sort(key=_rank_key)
     return Report(plan=plan, findings=tuple(findings), rules_run=tuple(run), rules_skipped=skipped)
+
+
+def _cap_to_total(finding: Finding, total_ms: float | None) -> Finding:
+    """Never claim more than the statement took (node times can exceed it in edited plans)."""
+    if finding.impact_ms is None or total_ms is None or finding.impact_ms <= total_ms:
+        return finding
+    evidence = {**finding.evidence, "uncapped_impact_ms": finding.impact_ms}
+    return finding.model_copy(update={"impact_ms": total_ms, "evidence": evidence})
 
 
 def _cap_small_impact(finding: Finding, floor_ms: float) -> Finding:

@@ -520,6 +520,8 @@ class PlanChecker:
     ) -> PlanChecker:
         """``pa.analyze`` finds nothing at ``min_severity`` or above, except ``ignore``d rules.
 
+        An ``internal-error`` finding (a rule raised on this plan) always fails the check.
+
         Raises:
             ConfigError: an id in ``ignore`` names no rule (a typo would ignore nothing).
         """
@@ -527,7 +529,13 @@ class PlanChecker:
         floor = Severity.parse(min_severity)
         ignored = check_rule_ids(ignore)
         report = self.report if config is None else analyze(self.plan, config=config)
-        bad = [f for f in report.at_least(floor) if f.rule not in ignored]
+        # A rule that raised reports an info internal-error and nothing of its own: fail on it
+        # at any floor, or a broken rule would pass this check.
+        bad = [
+            f
+            for f in report.findings
+            if f.rule not in ignored and (f.severity >= floor or f.rule == "internal-error")
+        ]
         if not bad:
             return self
         expectation = f"no findings at {floor.value} or above"

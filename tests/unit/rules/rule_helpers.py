@@ -9,7 +9,17 @@ from planalyzer.display.text import render_plan
 
 
 def _findings(plan: pa.Plan, rule_id: str, config: pa.RuleConfig | None) -> list[pa.Finding]:
-    return pa.analyze(plan, config=config).by_rule(rule_id)
+    """The rule's findings; fails when any rule raised (an ``internal-error`` finding).
+
+    A rule that crashes yields no findings of its own, so without this a broken rule would
+    pass every quiet test.
+    """
+    __tracebackhide__ = True
+    report = pa.analyze(plan, config=config)
+    crashed = report.by_rule("internal-error")
+    if crashed:
+        pytest.fail("a rule raised on this plan:\n" + "\n".join(f"  {f}" for f in crashed))
+    return report.by_rule(rule_id)
 
 
 def assert_fires(

@@ -227,3 +227,54 @@ def test_problems_group_findings_that_share_nodes_and_count_time_once() -> None:
     assert problems[0].related == (scan,)
     assert problems[0].impact_ms == 150.0
     assert problems[0].node_ids == (1, 3)
+
+
+def _crashing_rules(monkeypatch) -> None:
+    """Replace one rule's check with one that raises, as a rule with a bug would."""
+    import dataclasses
+
+    import planalyzer.rules as registry
+
+    def boom(ctx):
+        raise ZeroDivisionError("bug")
+        yield  # pragma: no cover
+
+    crashing = tuple(
+        dataclasses.replace(r, check=boom) if r.id == "lossy-bitmap" else r
+        for r in registry.ALL_RULES
+    )
+    monkeypatch.setattr(registry, "ALL_RULES", crashing)
+
+
+def test_a_crashing_rule_fails_no_findings_and_the_rule_helpers(monkeypatch) -> None:
+    from planalyzer.testing import PlanAssertionError, assert_plan
+    from tests.unit.rules.rule_helpers import assert_quiet
+
+    plan = pa.load(PLANS / "seq-scan" / "quiet--primary-key-lookup.json")
+    assert_plan(plan).no_findings()
+    _crashing_rules(monkeypatch)
+    report = pa.analyze(plan)
+    assert [f.evidence["rule"] for f in report.by_rule("internal-error")] == ["lossy-bitmap"]
+    with pytest.raises(PlanAssertionError, match="internal-error"):
+        assert_plan(plan).no_findings()
+    with pytest.raises(pytest.fail.Exception, match="a rule raised"):
+        assert_quiet(plan, "lossy-bitmap")
+
+
+def test_problem_carries_title_and_suggestion() -> None:
+    plan = pa.load(PLANS / "nested-loop-blowup" / "fires--underestimated-outer.json")
+    report = pa.analyze(plan)
+    problems = report.problems()
+    assert problems, "the fixture has findings"
+    top = problems[0]
+    assert top.title.startswith(
+        next(r.summary for r in planalyzer.rules.ALL_RULES if r.id == top.headline.rule)
+    )
+    assert top.suggestion == top.headline.suggestion or top.headline.suggestion is None
+    # time counted once: never the sum of the group's findings, never above the statement
+    assert top.impact_ms == max(f.impact_ms or 0.0 for f in top.findings)
+    assert all((p.impact_ms or 0.0) <= plan.total_time_ms for p in problems)
+    # every finding lands in exactly one problem
+    assert sorted(map(id, (f for p in problems for f in p.findings))) == sorted(
+        map(id, report.findings)
+    )
