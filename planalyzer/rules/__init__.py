@@ -11,6 +11,7 @@ import dataclasses
 from planalyzer.rules import (
     correlated_subplan,
     hash_spill,
+    inconsistent_plan,
     inefficient_index,
     jit_overhead,
     large_offset,
@@ -18,6 +19,7 @@ from planalyzer.rules import (
     memoize_low_hit_rate,
     nested_loop_blowup,
     poor_cache_hit,
+    post_join_filter,
     row_misestimate,
     seq_scan,
     slow_planning,
@@ -45,6 +47,8 @@ _MODULES = (
     slow_trigger,
     correlated_subplan,
     memoize_low_hit_rate,
+    post_join_filter,
+    inconsistent_plan,
 )
 
 

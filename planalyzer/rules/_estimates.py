@@ -5,7 +5,9 @@ planned will itself be off by about 40x, and so will everything above it. A DBA 
 where the error starts (its statistics, its correlated columns), so the rules report that one
 and link the others to it. The *origin* of a misestimated node is found by descending, as long
 as some input (a child that feeds it rows, not an InitPlan/SubPlan; for a CTE Scan, the CTE's
-body) is itself misestimated by the same factor in the same direction, into the worst one.
+body) is itself misestimated in the same direction and explains the node's error (the node adds
+less than ``factor`` on top of it), into the worst one. A node that multiplies its input's error
+by ``factor`` or more is an origin of its own: two errors, two causes, two fixes.
 
 Figures are per loop, as PostgreSQL plans them: ``Plan Rows`` is the estimate for one execution
 of the node, ``Actual Rows`` the average per execution (see `planalyzer.plan.metrics`).
@@ -26,6 +28,8 @@ JOIN_TYPES = frozenset({"Nested Loop", "Hash Join", "Merge Join"})
 # the input short.
 _BLOCKING = frozenset({"Sort", "Hash", "SetOp", "ModifyTable"})
 _NOT_INPUTS = frozenset({"InitPlan", "SubPlan"})
+# BitmapAnd/BitmapOr always report 0 actual rows (explain.c counts no tuples for them).
+_NO_ROW_COUNT = frozenset({"BitmapAnd", "BitmapOr"})
 # Nodes whose plan choices or memory sizing depend on their input's row count.
 _CONSEQUENTIAL = JOIN_TYPES | {"Aggregate", "Hash", "Memoize", "SetOp"}
 
@@ -113,6 +117,8 @@ class Estimates:
         """
         if not node.executed or node.estimate_factor is None:
             return False
+        if node.node_type in _NO_ROW_COUNT:
+            return False
         if node.estimate_factor < self.factor:
             return False
         return not (node.estimate_direction == "over" and self.stopped_early(node))
@@ -139,6 +145,7 @@ class Estimates:
                 if id(c) not in seen
                 and self.is_misestimated(c)
                 and c.estimate_direction == current.estimate_direction
+                and self.own_factor(current, c) < self.factor
             ]
             if not worse:
                 origin = current
@@ -147,6 +154,25 @@ class Estimates:
         for item in path:
             self._origin[id(item)] = origin
         return origin
+
+    def own_factor(self, node: PlanNode, source: PlanNode | None = None) -> float:
+        """How much ``node`` adds to the error it inherits: its factor over its input's.
+
+        A scan 20x under feeding a join 200,000x under leaves the join 10,000x of its own (its
+        selectivity), a second error with a cause and a fix of its own. ``source`` is the input
+        compared with (default: the worst input misestimated in the same direction).
+        """
+        factor = node.estimate_factor or 1.0
+        if source is None:
+            same = [
+                c
+                for c in self.inputs(node)
+                if self.is_misestimated(c) and c.estimate_direction == node.estimate_direction
+            ]
+            if not same:
+                return factor
+            source = max(same, key=lambda c: c.estimate_factor or 0.0)
+        return factor / max(source.estimate_factor or 1.0, 1.0)
 
     def has_consequence(self, node: PlanNode) -> bool:
         """True when some node above chose its plan or memory from ``node``'s row count.

@@ -110,6 +110,9 @@ class Comparison:
         other: the column on the other side when it is a column reference (a join key), else None
             (a constant, a parameter, an InitPlan value: fixed while the node runs).
         in_or: True when the comparison sits under an OR (an index on it alone rarely helps).
+        cast: the type the column was cast to before the comparison (``(id)::text``), or None.
+            A cast to a text type may be a harmless relabel of a varchar column or a real
+            conversion of another type; only the column's type (a catalog) tells them apart.
     """
 
     column: Column
@@ -117,6 +120,7 @@ class Comparison:
     kind: Kind
     other: Column | None = None
     in_or: bool = False
+    cast: str | None = None
 
     @property
     def against_constant(self) -> bool:
@@ -330,11 +334,18 @@ def _comparison(expr: Any, *, in_or: bool) -> Comparison | None:
         return None
     kind = "equality" if op in _EQUALITY_OPS else "range" if op in _RANGE_OPS else "other"
     if left is not None and right is not None:
-        return Comparison(left, op, kind, other=right, in_or=in_or)
+        return Comparison(left, op, kind, other=right, in_or=in_or, cast=_cast(expr.lexpr))
     if left is not None and _is_constant(expr.rexpr):
-        return Comparison(left, op, kind, in_or=in_or)
+        return Comparison(left, op, kind, in_or=in_or, cast=_cast(expr.lexpr))
     if right is not None and _is_constant(expr.lexpr):
-        return Comparison(right, _FLIPPED.get(op, op), kind, in_or=in_or)
+        return Comparison(right, _FLIPPED.get(op, op), kind, in_or=in_or, cast=_cast(expr.rexpr))
+    return None
+
+
+def _cast(expr: Any) -> str | None:
+    """The type a plain column is cast to (``(id)::text`` -> ``text``), else None."""
+    if isinstance(expr, ast.TypeCast) and isinstance(expr.arg, ast.ColumnRef):
+        return _type_name(expr)
     return None
 
 

@@ -15,6 +15,10 @@ heap page (``tbm_calculate_entries`` in src/backend/nodes/tidbitmap.c: a 48-byte
 ``work_mem = 200kB`` (192 kB still gave 1,552 lossy pages). The finding rounds up to a power of
 two MB. A more selective index condition, or an index scan, avoids the big bitmap altogether.
 
+Impact: the scan's own time times the lossy share of its heap pages, since every tuple on a
+lossy page is fetched and rechecked, whether the recheck keeps it or not; severity follows that
+time's share of the statement.
+
 Not reported: plans without ANALYZE; scans with fewer lossy pages than ``min_lossy_blocks``.
 On PostgreSQL 15 and older a Parallel Bitmap Heap Scan reports only the leader's pages, so the
 stated size may be low for parallel scans.
@@ -26,7 +30,15 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms, fmt_rows, work_mem_kb_for
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_ms,
+    fmt_rows,
+    work_mem_kb_for,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -40,13 +52,14 @@ class LossyBitmapThresholds(Thresholds):
     )
     warning_time_share_ratio: float = Field(
         0.1,
-        description="Info below this share of the total time, warning from it (the 10 % band of "
+        description="Info below this share of the total time spent on the lossy pages (the "
+        "scan's own time x the lossy share of its pages), warning from it (the 10 % band of "
         "plan visualisers).",
     )
     critical_time_share_ratio: float = Field(
         0.4,
-        description="Critical from this share of the total time (the 40 % band of plan "
-        "visualisers), when at least half the pages were lossy.",
+        description="Critical from this share of the total time spent on the lossy pages (the "
+        "40 % band of plan visualisers).",
     )
     bytes_per_page_bytes: int = Field(
         64,
@@ -80,14 +93,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         returned = node.rows_total or 0.0
         wasted_ratio = rechecked / (rechecked + returned) if rechecked + returned > 0 else None
         own = node.exclusive_time_ms
-        # Upper bound: the share of the rows the scan looked at only to throw them away.
-        impact = None if own is None or wasted_ratio is None else own * wasted_ratio
-        share = ctx.share_of_total(own)
-        severity = Severity.WARNING
-        if share is not None and share < t.warning_time_share_ratio:
-            severity = Severity.INFO
-        elif share is not None and share >= t.critical_time_share_ratio and lossy_ratio >= 0.5:
-            severity = Severity.CRITICAL
+        # Every tuple on a lossy page is fetched and rechecked, whether the recheck keeps it or
+        # not, so the lossy pages' share of the scan's time is what the lossiness costs (the
+        # rows the recheck removed are only the visible part of it).
+        impact = None if own is None else own * lossy_ratio
+        share = ctx.share_of_total(impact)
+        severity = escalate(
+            share,
+            warning_at=t.warning_time_share_ratio,
+            critical_at=t.critical_time_share_ratio,
+        )
         timing = ""
         if own is not None and ctx.plan.total_time_ms:
             timing = f", {fmt_ms(own)} of {fmt_ms(ctx.plan.total_time_ms)} total"
@@ -109,6 +124,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 "suggested_work_mem_kb": work_mem_kb,
                 "work_mem_setting": (ctx.plan.settings or {}).get("work_mem"),
                 "exclusive_time_ms": own,
+                "lossy_time_ms": impact,
                 "time_share_ratio": share,
             },
             suggestion=(

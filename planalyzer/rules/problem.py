@@ -7,9 +7,11 @@ headline with the others as evidence; `Report.problems()` builds these groups.
 Two findings share a cause when one names the other's node (``related_node_ids``: the loop
 names the misestimate that made the planner choose it and its inner side), when both are about
 the same node, or when one sits inside the inner side of a nested loop the other reports (the
-inner scan the loop repeats). Findings of one rule that say the same thing about the children
-of one Append (the same misestimate on each of 3,000 partitions) are one problem listing every
-node.
+inner scan the loop repeats). A compounding misestimate is the exception to "same node": a join
+whose own estimate adds to the error its input brought is a second error beside the loop it
+feeds, with its own fix, so it joins a group only through the links above. Findings of one rule that say the
+same thing about the children of one Append (the same misestimate on each of 3,000 partitions)
+are one problem listing every node.
 """
 
 from __future__ import annotations
@@ -100,6 +102,14 @@ def _inner_side(node: PlanNode) -> PlanNode | None:
     return next((c for c in node.children if c.parent_relationship == "Inner"), None)
 
 
+def _key(finding: Finding) -> object:
+    """The union-find key of a finding's own node (a misestimate keeps a key of its own)."""
+    compounding = finding.rule == "row-misestimate" and finding.evidence.get(
+        "own_estimate_factor", 0.0
+    ) < finding.evidence.get("estimate_factor", 0.0)
+    return ("estimate" if compounding else "node", finding.node_id)
+
+
 def _link_inner_sides(plan: Plan, findings: Sequence[Finding], links: _Union) -> None:
     """A finding inside the inner side of a reported nested loop shares the loop's cause."""
     loops = [
@@ -119,7 +129,7 @@ def _link_inner_sides(plan: Plan, findings: Sequence[Finding], links: _Union) ->
             stack.extend(current.children)
     for f in findings:
         if f.node_id is not None and f.node_id in owner:
-            links.union(("node", f.node_id), ("node", owner[f.node_id]))
+            links.union(_key(f), ("node", owner[f.node_id]))
 
 
 def _condition_shape(node: PlanNode) -> str:
@@ -140,7 +150,7 @@ def _link_partitions(plan: Plan, findings: Sequence[Finding], links: _Union) -> 
     A partitioned table scanned with the same condition on every partition has the same
     misestimate (or missing index) on each: one cause, one fix, however many partitions.
     """
-    first: dict[tuple[str, int, str], int] = {}
+    first: dict[tuple[str, int, str], object] = {}
     for f in findings:
         if f.node_id is None:
             continue
@@ -150,9 +160,9 @@ def _link_partitions(plan: Plan, findings: Sequence[Finding], links: _Union) -> 
             continue
         key = (f.rule, arm.parent.id, _condition_shape(node))
         if key in first:
-            links.union(("node", f.node_id), ("node", first[key]))
+            links.union(_key(f), first[key])
         else:
-            first[key] = f.node_id
+            first[key] = _key(f)
 
 
 def group_findings(findings: Sequence[Finding], plan: Plan | None = None) -> list[Problem]:
@@ -167,16 +177,18 @@ def group_findings(findings: Sequence[Finding], plan: Plan | None = None) -> lis
     for f in findings:
         if f.node_id is None:
             continue
-        links.find(("node", f.node_id))
+        links.find(_key(f))
         for other in f.related_node_ids:
-            links.union(("node", f.node_id), ("node", other))
+            # a named node links both what is about that node and the misestimate there
+            links.union(_key(f), ("node", other))
+            links.union(_key(f), ("estimate", other))
     if plan is not None:
         _link_inner_sides(plan, findings, links)
         _link_partitions(plan, findings, links)
 
     groups: dict[object, list[Finding]] = {}
     for index, f in enumerate(findings):
-        key = links.find(("node", f.node_id)) if f.node_id is not None else ("alone", index)
+        key = links.find(_key(f)) if f.node_id is not None else ("alone", index)
         groups.setdefault(key, []).append(f)
 
     problems = [_problem(members, plan) for members in groups.values()]

@@ -31,11 +31,13 @@ Severity follows the scan's share of the total time (of the cost without timing)
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 
 from pydantic import Field
 
 from planalyzer.plan.model import Plan, PlanNode
+from planalyzer.rules._catalog import column_type, existing_index, is_conversion
 from planalyzer.rules._expressions import (
     Column,
     Comparison,
@@ -121,14 +123,20 @@ def _pct(ratio: float) -> str:
     return f"{math.floor(round(ratio * scale, 6)) / 10**digits:.{digits}f} %"
 
 
-def _suggestion(node: PlanNode, *, repeated: bool) -> str:
+def _suggestion(ctx: RuleContext, node: PlanNode, *, repeated: bool) -> str:
     """The index built from the scan's filter (and its loop's join filter), or what else."""
     comps = node_comparisons(node, "filter")
     parent = node.parent
     if repeated and parent is not None and parent.node_type == "Nested Loop":
         comps += node_comparisons(node, "join_filter", source=parent)
+    converted = _converted(ctx, node, comps)
+    if converted is not None:
+        return converted
     columns = index_columns(comps)
     if not columns:
+        either = _or_indexes(ctx, node, comps)
+        if either is not None:
+            return either
         pattern_columns = _pattern_columns(comps, node)
         if pattern_columns:
             keys = ", ".join(f"{c.index_key} gin_trgm_ops" for c in pattern_columns)
@@ -144,8 +152,17 @@ def _suggestion(node: PlanNode, *, repeated: bool) -> str:
             f"`{cond}`, so a plain b-tree cannot serve it: consider an expression or partial "
             "index matching the condition (a pg_trgm GIN index for LIKE '%...%')."
         )
-    sql = create_index_sql(node, columns)
     names = ", ".join(c.expression or c.name for c in columns)
+    have = existing_index(
+        ctx.catalog, node.relation_name, [c.expression or c.name for c in columns], node.schema_name
+    )
+    if have is not None:
+        return (
+            f"An index on {names} exists ({have}) but this scan does not use it: compare the "
+            "estimates with the actual rows (ANALYZE the table), check the query's types match "
+            f"the columns', and look for settings that disable index scans."
+        )
+    sql = create_index_sql(node, columns)
     if repeated:
         return (
             f"{sql}; with an index on {names} each loop looks up its rows instead of reading "
@@ -154,6 +171,66 @@ def _suggestion(node: PlanNode, *, repeated: bool) -> str:
     return (
         f"{sql}; an index on {names} (equality columns first, then range) reads only the "
         "matching rows (CREATE INDEX CONCURRENTLY on a busy table)."
+    )
+
+
+_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _converted(ctx: RuleContext, node: PlanNode, comps: list[Comparison]) -> str | None:
+    """Fix-the-comparison advice when the filter converts a column before comparing it.
+
+    ``(id)::text = '5000'`` cannot use an index on ``id`` and has no statistics
+    (`planalyzer.rules._catalog.is_conversion` tells a conversion from a varchar relabel).
+    """
+    for comp in comps:
+        if not comp.against_constant or comp.kind != "equality":
+            continue
+        name = comp.column.name
+        if not is_conversion(ctx.catalog, node, name, comp.cast):
+            continue
+        declared = column_type(ctx.catalog, node.relation_name, name)
+        literal = _LITERAL.search(node.filter or "")
+        value = literal.group(1) if literal else "<value>"
+        typed = f" ({declared})" if declared else ""
+        indexed = existing_index(ctx.catalog, node.relation_name, [name], node.schema_name)
+        exists = f"; {indexed} already indexes {name}" if indexed else ""
+        return (
+            f"The filter converts {name}{typed} to {comp.cast} before comparing it "
+            f"(`{show_condition(node.filter)}`), so no index on {name} can serve it and the "
+            f"planner has no statistics for the converted value{exists}. Fix the comparison, "
+            f"not the schema: compare the column as its own type ({name} = {value}), or pass "
+            "the parameter with the column's type."
+        )
+    return None
+
+
+def _or_indexes(ctx: RuleContext, node: PlanNode, comps: list[Comparison]) -> str | None:
+    """One b-tree per column of an OR of simple comparisons: a BitmapOr combines them."""
+    if not comps or not all(c.in_or and c.kind != "other" and c.against_constant for c in comps):
+        return None
+    columns: list[Column] = []
+    for comp in comps:
+        if comp.column.index_key not in {c.index_key for c in columns}:
+            columns.append(comp.column)
+    if len(columns) < 2:
+        return None
+    missing = [
+        c
+        for c in columns
+        if existing_index(
+            ctx.catalog, node.relation_name, [c.expression or c.name], node.schema_name
+        )
+        is None
+    ]
+    if not missing:
+        return None
+    sql = "; ".join(create_index_sql(node, [c]) for c in missing)
+    names = " and ".join(c.expression or c.name for c in columns)
+    return (
+        f"{sql}; with a b-tree on each of {names}, PostgreSQL reads the rows matching each "
+        "arm of the OR through a Bitmap Index Scan and combines them (BitmapOr), instead of "
+        "reading the whole table (CREATE INDEX CONCURRENTLY on a busy table)."
     )
 
 
@@ -253,7 +330,7 @@ def _check_estimated(ctx: RuleContext, node: PlanNode) -> Finding | None:
             "total_cost": node.total_cost,
             "cost_share_ratio": share,
         },
-        suggestion=_suggestion(node, repeated=False),
+        suggestion=_suggestion(ctx, node, repeated=False),
         severity=severity,
     )
 
@@ -322,6 +399,11 @@ def _check_analyzed(ctx: RuleContext, node: PlanNode) -> Finding | None:
             f"{node.display_name} read {fmt_rows(read)} rows to return "
             f"{fmt_rows(node.rows_total)}{filtered}{timing}."
         )
+    if node.disabled:  # PostgreSQL 18: the user disabled this plan type and got it anyway
+        message = message[:-1] + (
+            " (it was disabled, enable_seqscan = off, and PostgreSQL still had no other way "
+            "to read the table)."
+        )
     return ctx.finding(
         node,
         message=message,
@@ -339,13 +421,14 @@ def _check_analyzed(ctx: RuleContext, node: PlanNode) -> Finding | None:
             "selective_filter": selective,
             "repeated_in_loop": repeated,
             "hash_join_probe": probe is not None,
+            "disabled": node.disabled,
             "join_rows_total": None if probe is None else probe[0].rows_total,
             "join_other_side_rows_total": None if probe is None else probe[1],
         },
         suggestion=(
-            _probe_suggestion(node, probe[1], probe[2])
+            _probe_suggestion(ctx, node, probe[1], probe[2])
             if probe is not None
-            else _suggestion(node, repeated=repeated)
+            else _suggestion(ctx, node, repeated=repeated)
         ),
         severity=severity,
     )
@@ -385,8 +468,17 @@ def _hash_probe(
     return join, other.rows_total, keys
 
 
-def _probe_suggestion(node: PlanNode, other_rows: float, keys: list[Column]) -> str:
+def _probe_suggestion(
+    ctx: RuleContext, node: PlanNode, other_rows: float, keys: list[Column]
+) -> str:
     names = ", ".join(str(c.name) for c in keys)
+    have = existing_index(ctx.catalog, node.relation_name, [c.name for c in keys], node.schema_name)
+    if have is not None:
+        return (
+            f"An index on the join key {names} exists ({have}); the planner read the whole "
+            "table instead, most likely because it expected many more rows from the other "
+            "side: check that side's row estimate (ANALYZE its tables)."
+        )
     return (
         f"{create_index_sql(node, keys)}; with an index on the join key {names} the planner can "
         f"look up the matches of each of the {fmt_rows(other_rows)} rows of the other side (a "

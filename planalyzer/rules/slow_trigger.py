@@ -8,12 +8,15 @@ table, once per row. Without an index on the referencing column every lookup is 
 scan of the referencing table. PostgreSQL indexes the referenced key (it must be unique) but
 never the referencing column.
 
-What to do: for such a foreign-key trigger, index the referencing column
-(``CREATE INDEX CONCURRENTLY ON child (fk_column)``). EXPLAIN names the constraint, not the
-referencing table: the finding reads it from PostgreSQL's default constraint name
-``<table>_<column>_fkey`` when it has that shape, and gives the catalog query that resolves it
-for certain. For other triggers, look at the trigger function: work done per row that could be
-done once per statement (a statement-level trigger with transition tables), or queries inside it
+What to do: for such a foreign-key trigger, index the referencing column (``CREATE INDEX
+CONCURRENTLY ON child (fk_column)``). EXPLAIN names the constraint, not the referencing table: the
+finding reads it from PostgreSQL's default constraint name ``<table>_<column>_fkey`` when it has
+that shape, and gives the catalog query that resolves it for certain; with a catalog
+(``pa.analyze(plan, catalog=pa.catalog(conn))``) the finding names the referencing table and columns
+itself, or the index that already covers them. Any trigger with a constraint name other than the
+referencing side's check is treated as such a foreign-key action (the index, not a statement-level
+trigger, is the fix). For other triggers, look at the trigger function: work done per row that could
+be done once per statement (a statement-level trigger with transition tables), or queries inside it
 that need an index of their own.
 
 Not reported: plans without ANALYZE (triggers are only timed then); triggers taking less than
@@ -26,10 +29,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from pydantic import Field
 
 from planalyzer.plan.model import Trigger
+from planalyzer.rules._catalog import referencing_index
 from planalyzer.rules._spec import (
     Rule,
     RuleContext,
@@ -79,12 +84,30 @@ def _guess_referencing(constraint: str | None) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-def _describe(trigger: Trigger) -> tuple[str, str]:
+def _describe(trigger: Trigger, catalog: Any = None) -> tuple[str, str]:
     """The trigger's subject for the message and the suggestion for its kind."""
     name = trigger.trigger_name or "trigger"
     constraint = trigger.constraint_name
     on = f" on {trigger.relation}" if trigger.relation else ""
-    if name.startswith(_RI_ACTION):
+    table, columns, covering = referencing_index(catalog, constraint)
+    if table and not name.startswith(_RI_CHECK):
+        # The catalog names the referencing side for certain (a renamed or non-default FK too).
+        label = f"Foreign-key trigger for {constraint}{on}"
+        cols = ", ".join(columns)
+        if covering:
+            return label, (
+                f"{table} ({cols}) is already indexed by {covering}: the time comes from the "
+                "number of rows deleted or updated, or from lock waits on the referencing rows."
+            )
+        return label, (
+            f"Each row deleted or updated in {trigger.relation or 'the referenced table'} makes "
+            f"PostgreSQL look for referencing rows in {table}, which has no index on ({cols}): a "
+            f"scan per row. Index the referencing column: CREATE INDEX CONCURRENTLY ON {table} "
+            f"({cols})."
+        )
+    # A constraint name marks a constraint trigger; unless it is the FK check on the
+    # referencing side (RI_ConstraintTrigger_c_), it is the FK action on the referenced table.
+    if name.startswith(_RI_ACTION) or (constraint and not name.startswith(_RI_CHECK)):
         label = f"Foreign-key trigger for {constraint or name}{on}"
         quoted = (constraint or "").replace("'", "''")
         # Text for the user to run by hand, never executed here; the literal is quoted.
@@ -136,7 +159,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         calls = trigger.calls
         per_call = ms / calls if calls else None
-        label, suggestion = _describe(trigger)
+        label, suggestion = _describe(trigger, ctx.catalog)
         per = f" ({fmt_ms(per_call)} per call)" if per_call is not None else ""
         count = f" over {fmt_rows(calls)} calls" if calls is not None else ""
         yield ctx.finding(

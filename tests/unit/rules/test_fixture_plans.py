@@ -41,6 +41,7 @@ CLEAN_PLANS = (
     "nested-loop-blowup/quiet--pk-lookup-join.json",
     "row-misestimate/quiet--well-estimated.json",
     "inefficient-index/quiet--selective-index-scan.json",
+    "inconsistent-plan/quiet--consistent--pg18.json",
 )
 
 
