@@ -9,9 +9,9 @@ names the misestimate that made the planner choose it and its inner side), when 
 the same node, or when one sits inside the inner side of a nested loop the other reports (the
 inner scan the loop repeats). A compounding misestimate is the exception to "same node": a join
 whose own estimate adds to the error its input brought is a second error beside the loop it
-feeds, with its own fix, so it joins a group only through the links above. Findings of one rule that say the
-same thing about the children of one Append (the same misestimate on each of 3,000 partitions)
-are one problem listing every node.
+feeds, with its own fix, so it joins a group only through the links above. Findings of one
+rule that say the same thing about the children of one Append (the same misestimate on each of
+3,000 partitions) are one problem listing every node.
 """
 
 from __future__ import annotations
