@@ -26,15 +26,15 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300):
     )
 
 
-def _throwaway_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("planalyzer-pg-*")}
-
-
 def test_demo_runs_the_whole_job_and_cleans_up(pg_server):
     # pg_server makes CI fail (not skip) without the binaries; the demo starts its own server
-    # from the same binaries.
-    before = _throwaway_dirs()
-    result = run("demo", env={"PLANALYZER_PG_BIN": str(pg_server.bin_dir)})
+    # from the same binaries, in a temporary directory of its own (so that other processes'
+    # servers do not count) that must be empty again afterwards.
+    private_tmp = Path(tempfile.mkdtemp(prefix="pa-demo-"))  # short: the server's socket is in it
+    private_tmp.chmod(0o755)  # as root, the server runs as another user and must reach its dir
+    result = run(
+        "demo", env={"PLANALYZER_PG_BIN": str(pg_server.bin_dir), "TMPDIR": str(private_tmp)}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Part 1 — bundled plans" in out
@@ -50,7 +50,8 @@ def test_demo_runs_the_whole_job_and_cleans_up(pg_server):
     after = out[out.index("The same query now:") : out.index("Plan comparison:")]
     assert "Seq Scan on orders" not in after
     assert "the throwaway server is stopped and its files deleted" in result.stderr
-    assert _throwaway_dirs() <= before
+    assert not list(private_tmp.glob("planalyzer-pg-*"))
+    private_tmp.rmdir()
 
 
 def test_explain_command_on_the_demo_database(demo_dsn):
