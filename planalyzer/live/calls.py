@@ -29,6 +29,7 @@ __all__ = [
     "WriteTarget",
     "find_calls",
     "parse_calls",
+    "parse_plpgsql_calls",
     "walk",
 ]
 
@@ -171,6 +172,95 @@ def parse_calls(text: str) -> StatementCalls | None:
     except (pglast.parser.ParseError, RecursionError):
         return None
     return find_calls(raw.stmt for raw in statements if raw.stmt is not None)
+
+
+def parse_plpgsql_calls(definition: str) -> StatementCalls | None:
+    """`find_calls` over the SQL inside a PL/pgSQL function; None if pglast cannot read it.
+
+    ``definition`` is the whole ``CREATE FUNCTION`` text (``pg_get_functiondef``). Every SQL
+    statement and expression of the body is read: ``PERFORM``, assignments, conditions,
+    declarations' defaults, ``RETURN QUERY`` ... Text run by ``EXECUTE`` is only read when it
+    is a constant string.
+
+    Example:
+        >>> found = parse_plpgsql_calls(
+        ...     "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        ...     "PERFORM pg_advisory_lock(1); NEW.n := nextval('s'); RETURN NEW; END $$")
+        >>> [call.written for call in found.calls]
+        ['pg_advisory_lock', 'nextval']
+    """
+    try:
+        tree = pglast.parse_plpgsql(definition)
+    except (pglast.parser.ParseError, RecursionError, ValueError):
+        return None
+    texts: list[str] = []
+    executed: list[str] = []  # the query expressions of EXECUTE
+    stack: list[Any] = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            expr = item.get("PLpgSQL_expr")
+            if isinstance(expr, dict) and isinstance(expr.get("query"), str):
+                texts.append(_plpgsql_sql(expr["query"], expr.get("parseMode", 0)))
+            dynamic = item.get("PLpgSQL_stmt_dynexecute")
+            if isinstance(dynamic, dict):
+                query = dynamic.get("query", {}).get("PLpgSQL_expr", {}).get("query")
+                if isinstance(query, str):
+                    executed.append(query)
+            stack.extend(reversed(list(item.values())))
+    parts = [find_calls(_statements(text)) for text in texts]
+    for query in executed:
+        constant = _string_constant(query)
+        found = parse_calls(constant) if constant is not None else None
+        if found is not None:
+            parts.append(found)
+    return _combine(parts)
+
+
+def _statements(text: str) -> list[ast.Node]:
+    """The statements of ``text``; none when pglast cannot read it (the rest still count)."""
+    try:
+        return [raw.stmt for raw in pglast.parse_sql(text) if raw.stmt is not None]
+    except (pglast.parser.ParseError, RecursionError):
+        return []
+
+
+def _string_constant(expression: str) -> str | None:
+    """The value of an expression that is a single string literal, else None."""
+    statements = _statements(f"SELECT {expression}")
+    root = statements[0] if len(statements) == 1 else None
+    if not isinstance(root, ast.SelectStmt) or not root.targetList or len(root.targetList) != 1:
+        return None
+    value = root.targetList[0].val
+    if isinstance(value, ast.A_Const) and isinstance(value.val, ast.String):
+        return str(value.val.sval)
+    return None
+
+
+def _plpgsql_sql(query: str, mode: int) -> str:
+    """A PL/pgSQL expression's text as a statement pglast can parse.
+
+    Modes follow PostgreSQL's RawParseMode: 0 a whole statement, 1 a type name, 2 an
+    expression, 3-5 an assignment ``target := expression``.
+    """
+    if mode in (3, 4, 5):
+        _, sep, value = query.partition(":=")
+        if not sep:
+            _, _, value = query.partition("=")
+        return f"SELECT {value}"
+    if mode == 0:
+        return query
+    return f"SELECT {query}"
+
+
+def _combine(parts: list[StatementCalls]) -> StatementCalls:
+    calls = tuple(dict.fromkeys(c for p in parts for c in p.calls))
+    targets = tuple(t for p in parts for t in p.targets)
+    copies = tuple(c for p in parts for c in p.copies)
+    relations = tuple(dict.fromkeys(r for p in parts for r in p.relations))
+    return StatementCalls(calls, targets, copies, relations)
 
 
 def _call(node: ast.FuncCall) -> Call:

@@ -138,19 +138,22 @@ class LiveSideEffectCatalog:
         """Every pg_proc row with one of the names, with its extension."""
         return [_function(row) for row in self._rows(_FUNCTIONS, [sorted(names)])]
 
-    def sql_bodies(self, oids: Collection[int]) -> dict[int, str]:
-        """Body text of the SQL functions: ``prosrc``, or the whole definition for SQL bodies."""
+    def function_bodies(self, oids: Collection[int]) -> dict[int, str]:
+        """Body text of the SQL and PL/pgSQL functions among ``oids``.
+
+        SQL functions give ``prosrc`` (the whole definition for SQL-standard bodies); PL/pgSQL
+        ones their whole ``CREATE FUNCTION`` text, which is what pglast's PL/pgSQL parser reads.
+        """
         if self._conn.info.server_version >= _SQL_BODY_SINCE:
-            text = (
-                "CASE WHEN p.prosqlbody IS NULL THEN p.prosrc"
-                " ELSE pg_catalog.pg_get_functiondef(p.oid) END"
-            )
+            sql_text = "CASE WHEN p.prosqlbody IS NULL THEN p.prosrc ELSE {whole} END"
         else:
-            text = "p.prosrc"
+            sql_text = "p.prosrc"
+        whole = "pg_catalog.pg_get_functiondef(p.oid)"
+        text = f"CASE WHEN l.lanname = 'sql' THEN {sql_text.format(whole=whole)} ELSE {whole} END"
         query = (
             f"SELECT p.oid::int8, {text} FROM pg_catalog.pg_proc p"  # noqa: S608 - fixed text
             " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
-            " WHERE p.oid = ANY(%s::oid[]) AND l.lanname = 'sql'"
+            " WHERE p.oid = ANY(%s::oid[]) AND l.lanname IN ('sql', 'plpgsql')"
         )
         return {int(oid): body for oid, body in self._rows(query, [sorted(oids)]) if body}
 

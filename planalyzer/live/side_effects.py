@@ -5,17 +5,19 @@ the functions it calls (resolved through the catalog like the server does: schem
 along ``search_path``, overloads matched by argument count), the queries of the views it reads,
 and for each table it writes, the column defaults and identity sequences an INSERT uses and the
 triggers the write fires (on the table and its partitions or child tables). The bodies of
-SQL-language user functions, view queries and constant query texts given to ``query_to_xml``
-and kin are parsed with pglast and followed the same way, a few levels deep.
+user functions in SQL and PL/pgSQL (triggers included), view queries and constant query texts
+given to ``query_to_xml`` and kin are parsed with pglast and followed the same way, a few
+levels deep.
 
 Each function found is classified by `planalyzer.live.function_classes`. The catalog is reached
 through the small `SideEffectCatalog` protocol, so the logic is tested with a fake one; the live
 implementation is `planalyzer.live.side_effect_catalog`.
 
-Not followed (documented in docs/safety.md): PL/pgSQL and C function bodies (their functions are
-listed as user code instead), operators and casts, CHECK constraints, row-level security
-policies, rules, foreign-key cascades into other tables, and the base table of a view written
-through. Functions marked STABLE or IMMUTABLE are taken at their word.
+Not followed (documented in docs/safety.md): C and other function bodies and SQL text built at
+run time (``EXECUTE`` of a non-constant string) — their functions are listed as user code
+instead —, operators and casts, CHECK constraints, row-level security policies, rules,
+foreign-key cascades into other tables, and the base table of a view written through.
+Functions marked STABLE or IMMUTABLE are taken at their word.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from typing import Protocol
 from pglast import ast
 
 from planalyzer.errors import UnsafeStatementError
-from planalyzer.live.calls import Call, StatementCalls, WriteTarget, find_calls, parse_calls
+from planalyzer.live.calls import (
+    Call,
+    StatementCalls,
+    WriteTarget,
+    find_calls,
+    parse_calls,
+    parse_plpgsql_calls,
+)
 from planalyzer.live.function_classes import (
     CORE_SCHEMAS,
     LIST_TRIGGER,
@@ -55,6 +64,7 @@ MAX_DEPTH = 4
 calling a function ...). Deeper code is still classified by name, only not opened."""
 
 _STATEMENT = "in the statement"
+_READABLE = frozenset({"sql", "plpgsql"})  # languages whose bodies pglast can read
 
 _NEXTVAL_UNKNOWN = FunctionClass(
     "sequence-advance",
@@ -164,8 +174,8 @@ class SideEffectCatalog(Protocol):
         """Every function, in any schema, whose name is one of ``names``."""
         ...
 
-    def sql_bodies(self, oids: Collection[int]) -> dict[int, str]:
-        """The body text of the SQL-language functions among ``oids``."""
+    def function_bodies(self, oids: Collection[int]) -> dict[int, str]:
+        """Body text of the SQL functions among ``oids``, whole definitions of PL/pgSQL ones."""
         ...
 
     def sequences(self, names: Collection[str]) -> dict[str, SequenceRef]:
@@ -272,8 +282,15 @@ class _Search:
     effects: dict[tuple[str, str], SideEffect] = field(default_factory=dict)
     sequences: dict[int, SequenceRef] = field(default_factory=dict)
     seen_bodies: set[int] = field(default_factory=set)
+    queued: dict[int, tuple[FunctionInfo, str, int]] = field(default_factory=dict)
     seen_views: set[str] = field(default_factory=set)
     seen_tables: set[tuple[str | None, str, frozenset[str], bool]] = field(default_factory=set)
+
+    def queue_body(self, info: FunctionInfo, where: str, depth: int) -> None:
+        """Read a user function's body at the end of this level, if its language is readable."""
+        if info.language in _READABLE and depth < MAX_DEPTH and info.oid not in self.seen_bodies:
+            self.seen_bodies.add(info.oid)
+            self.queued[info.oid] = (info, where, depth)
 
     def add(self, function: str, cls: FunctionClass, where: str) -> None:
         """Record an effect; a function found again elsewhere keeps the first place found."""
@@ -301,6 +318,7 @@ def assess(roots: Iterable[ast.Node], catalog: SideEffectCatalog) -> Assessment:
                 search.add(copy, _COPY_CLASS, work.where)
             for target in work.found.targets:
                 pending.extend(_table(search, target, work.depth))
+        pending.extend(_bodies(search))
     return Assessment(tuple(search.effects.values()), tuple(search.sequences.values()))
 
 
@@ -322,7 +340,6 @@ def _functions(search: _Search, level: list[_Work]) -> list[_Work]:
     for info in search.catalog.functions(names):
         by_name.setdefault(info.name, []).append(info)
     follow: list[_Work] = []
-    bodies: dict[int, tuple[FunctionInfo, _Work]] = {}
     sequence_names: dict[str, str] = {}
     for work in level:
         for call in work.found.calls:
@@ -341,26 +358,37 @@ def _functions(search: _Search, level: list[_Work]) -> list[_Work]:
                 elif info.schema not in CORE_SCHEMAS:
                     if info.volatility == "v":
                         search.add(info.qualified, LIST_USER_VOLATILE, work.where)
-                    if info.language == "sql" and work.depth < MAX_DEPTH:
-                        bodies.setdefault(info.oid, (info, work))
+                    search.queue_body(info, work.where, work.depth)
     if sequence_names:
         for ref in search.catalog.sequences(sequence_names).values():
             search.sequences.setdefault(ref.oid, ref)
-    wanted = {oid: v for oid, v in bodies.items() if oid not in search.seen_bodies}
-    search.seen_bodies.update(wanted)
-    if wanted:
-        for oid, text in search.catalog.sql_bodies(wanted).items():
-            found = parse_calls(text)
-            if found is not None:
-                info, caller = wanted[oid]
-                where = _inside(f"inside {info.qualified}()", caller.where)
-                follow.append(_Work(found, where, caller.depth + 1))
+    return follow
+
+
+def _bodies(search: _Search) -> list[_Work]:
+    """Open the function bodies queued at this level (SQL and PL/pgSQL), once each."""
+    queued, search.queued = search.queued, {}
+    if not queued:
+        return []
+    follow = []
+    for oid, text in search.catalog.function_bodies(queued).items():
+        info, caller, depth = queued[oid]
+        found = parse_plpgsql_calls(text) if info.language == "plpgsql" else parse_calls(text)
+        if found is not None:
+            where = _inside(f"inside {info.qualified}()", caller)
+            follow.append(_Work(found, where, depth + 1))
     return follow
 
 
 def _inside(place: str, caller: str) -> str:
     """``inside public.f(), called in the default of public.t.v``: where, then how it got there."""
-    return place if caller == _STATEMENT else f"{place}, called {caller}"
+    if caller == _STATEMENT:
+        return place
+    return (
+        f"{place}, run by {caller}"
+        if caller.startswith("trigger ")
+        else f"{place}, called {caller}"
+    )
 
 
 def _resolve(
@@ -424,6 +452,7 @@ def _table(search: _Search, target: WriteTarget, depth: int) -> list[_Work]:
         if trigger.events & target.events and trigger.function.schema not in CORE_SCHEMAS:
             where = f"trigger {trigger.name} on {trigger.table}"
             search.add(trigger.function.qualified, LIST_TRIGGER, where)
+            search.queue_body(trigger.function, where, depth)
     if not (target.inserts or target.set_default):
         return []
     for ref in facts.sequences:

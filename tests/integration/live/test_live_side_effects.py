@@ -27,6 +27,11 @@ CREATE FUNCTION pa_side.log_row() RETURNS trigger LANGUAGE plpgsql
     AS $$ BEGIN INSERT INTO pa_side.audit_log VALUES (NEW.id); RETURN NEW; END $$;
 CREATE TRIGGER log_insert AFTER INSERT ON pa_side.audited
     FOR EACH ROW EXECUTE FUNCTION pa_side.log_row();
+CREATE TABLE pa_side.locked (id int);
+CREATE FUNCTION pa_side.lock_row() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN PERFORM pg_advisory_lock(NEW.id); RETURN NEW; END $$;
+CREATE TRIGGER lock_insert BEFORE INSERT ON pa_side.locked
+    FOR EACH ROW EXECUTE FUNCTION pa_side.lock_row();
 """
 
 
@@ -166,6 +171,18 @@ def test_trigger_of_the_written_table_is_listed(db):
     assert len(listed) == 1
     assert "trigger log_insert on pa_side.audited" in listed[0]
     assert explain(db, "DELETE FROM pa_side.audited").warnings == []  # fires on INSERT only
+
+
+def test_refused_call_inside_a_plpgsql_trigger_is_found(db):
+    with pytest.raises(UnsafeStatementError) as caught:
+        explain(db, "INSERT INTO pa_side.locked VALUES (7)")
+
+    assert caught.value.functions == ("pg_catalog.pg_advisory_lock",)
+    assert "run by trigger lock_insert on pa_side.locked" in str(caught.value)
+    held = db.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    ).fetchone()
+    assert held == (0,)
 
 
 def test_plain_explain_is_never_refused_and_runs_nothing(db):

@@ -50,7 +50,7 @@ class FakeCatalog:
     def functions(self, names: Collection[str]) -> list[FunctionInfo]:
         return [f for f in self.functions_ if f.name in names]
 
-    def sql_bodies(self, oids: Collection[int]) -> dict[int, str]:
+    def function_bodies(self, oids: Collection[int]) -> dict[int, str]:
         return {oid: self.bodies[oid] for oid in oids if oid in self.bodies}
 
     def sequences(self, names: Collection[str]) -> dict[str, SequenceRef]:
@@ -356,3 +356,42 @@ def test_docs_list_every_class_and_function():
         assert f"`{cls.key}`" in text
         for name in cls.names:
             assert f"`{name}`" in text, f"docs/safety.md does not list {name}"
+
+
+PLPGSQL_TRIGGER = """CREATE FUNCTION public.grab() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id > 0 THEN PERFORM pg_advisory_lock(NEW.id); END IF;
+  EXECUTE 'SELECT pg_reload_conf()';
+  RETURN NEW;
+END $$"""
+
+
+def test_plpgsql_trigger_body_is_read():
+    grab = user("grab", language="plpgsql")
+    facts = _orders(triggers=(_trigger("grabber", {"INSERT"}, grab),))
+    reload = core("pg_reload_conf", nargs=0)
+    catalog = FakeCatalog(
+        [*BUILTINS, reload], tables={"orders": facts}, bodies={grab.oid: PLPGSQL_TRIGGER}
+    )
+    assessment = run("INSERT INTO orders VALUES (1)", catalog)
+    assert [(e.function, e.where) for e in assessment.refused] == [
+        (
+            "pg_catalog.pg_advisory_lock",
+            "inside public.grab(), run by trigger grabber on public.orders",
+        ),
+        (
+            "pg_catalog.pg_reload_conf",
+            "inside public.grab(), run by trigger grabber on public.orders",
+        ),
+    ]
+    assert ("public.grab", "trigger") in keys(assessment)
+
+
+def test_plpgsql_function_with_only_runtime_sql_is_listed_not_refused():
+    dyn = user("dyn", language="plpgsql")
+    body = (
+        "CREATE FUNCTION public.dyn(q text) RETURNS void LANGUAGE plpgsql AS $$ "
+        "BEGIN EXECUTE q; END $$"
+    )
+    catalog = FakeCatalog([*BUILTINS, dyn], bodies={dyn.oid: body})
+    assert keys(run("SELECT dyn('x')", catalog)) == [("public.dyn", "user-volatile")]
