@@ -278,13 +278,20 @@ class _Search:
     """The state of one `assess` run."""
 
     catalog: SideEffectCatalog
-    path: tuple[str, ...]
+    _path: tuple[str, ...] | None = None
     effects: dict[tuple[str, str], SideEffect] = field(default_factory=dict)
     sequences: dict[int, SequenceRef] = field(default_factory=dict)
     seen_bodies: set[int] = field(default_factory=set)
     queued: dict[int, tuple[FunctionInfo, str, int]] = field(default_factory=dict)
     seen_views: set[str] = field(default_factory=set)
     seen_tables: set[tuple[str | None, str, frozenset[str], bool]] = field(default_factory=set)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The search path, asked for once and only when a call needs resolving."""
+        if self._path is None:
+            self._path = self.catalog.search_path()
+        return self._path
 
     def queue_body(self, info: FunctionInfo, where: str, depth: int) -> None:
         """Read a user function's body at the end of this level, if its language is readable."""
@@ -307,7 +314,7 @@ def assess(roots: Iterable[ast.Node], catalog: SideEffectCatalog) -> Assessment:
     Returns:
         The functions found with their treatment, and the sequences to measure.
     """
-    search = _Search(catalog, catalog.search_path())
+    search = _Search(catalog)
     pending = [_Work(find_calls(roots), _STATEMENT, 0)]
     while pending:
         level, pending = pending, []
