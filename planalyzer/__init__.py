@@ -17,6 +17,7 @@ from planalyzer.errors import (
     DatabaseError,
     ExplainError,
     ExtensionMissingError,
+    LogReadError,
     PlanalyzerError,
     PlanParseError,
     ServerVersionError,
@@ -32,6 +33,7 @@ from planalyzer.live import (
     explain,
     hypothetical,
 )
+from planalyzer.logs import LogEntry, LogSummary, read_log, summarize_log
 from planalyzer.plan.compare import NodeMatch, PlanDiff, compare
 from planalyzer.plan.model import JitInfo, Plan, PlanNode, Trigger, Worker
 from planalyzer.plan.parse import load, load_all, parse, parse_all
@@ -58,6 +60,9 @@ __all__ = [
     "IndexSpec",
     "JitInfo",
     "KeyColumn",
+    "LogEntry",
+    "LogReadError",
+    "LogSummary",
     "NodeMatch",
     "Plan",
     "PlanDiff",
@@ -88,5 +93,7 @@ __all__ = [
     "load_all",
     "parse",
     "parse_all",
+    "read_log",
     "sample_path",
+    "summarize_log",
 ]

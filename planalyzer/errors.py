@@ -16,6 +16,7 @@ __all__ = [
     "DatabaseError",
     "ExplainError",
     "ExtensionMissingError",
+    "LogReadError",
     "PlanParseError",
     "PlanalyzerError",
     "ServerVersionError",
@@ -231,3 +232,11 @@ class AdviceError(PlanalyzerError):
     """The index advisor could not produce advice (bad workload, nothing to explain)."""
 
     __module__ = "planalyzer"
+
+
+class LogReadError(PlanalyzerError):
+    """A log file cannot be read at all (missing, unreadable, unknown format).
+
+    A malformed entry inside a readable log is not an error: it is counted and reported with
+    its ``file:line`` (`planalyzer.logs.Malformed`), and reading goes on.
+    """

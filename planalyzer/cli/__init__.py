@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only analyse the bundled plans; do not start a server",
     )
+    from planalyzer.cli._logs import add_logs_parser
+
+    add_logs_parser(sub, output)
     return parser
 
 
@@ -244,6 +247,10 @@ def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
         console.print(render_rules_markdown().rstrip())
         return EXIT_OK
+    if args.command == "logs":
+        from planalyzer.cli._logs import run_logs
+
+        return run_logs(args, console)
     from planalyzer.cli._demo import run_demo
 
     return run_demo(args, console)
