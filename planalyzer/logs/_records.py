@@ -262,7 +262,7 @@ def _jsonlog(
             break
         counts.records += 1
         text = line.text
-        if '"message":"duration: ' not in text or " ms  plan:" not in text:
+        if '"duration: ' not in text or " ms  plan:" not in text:
             continue
         try:
             record = json.loads(text)
