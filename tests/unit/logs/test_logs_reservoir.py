@@ -6,7 +6,8 @@ import math
 import pickle
 import random
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from planalyzer.logs.reservoir import RESERVOIR_SIZE, Reservoir, percentile
@@ -24,7 +25,8 @@ def rank_error(values, fraction, estimate):
 
 
 def bound(fraction, k=RESERVOIR_SIZE, sigmas=4):
-    return sigmas * math.sqrt(fraction * (1 - fraction) / k)
+    # sigmas standard deviations of the sampled proportion, plus one rank of the sample.
+    return sigmas * math.sqrt(fraction * (1 - fraction) / k) + 1 / k
 
 
 @given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=300))
@@ -51,9 +53,9 @@ def test_merge_is_exact_while_everything_fits(a, b):
     assert sorted(left.values) == sorted(a + b)
 
 
-@settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 2**32), split=st.integers(1, 9))
+@pytest.mark.parametrize(("seed", "split"), [(0, 1), (1, 3), (2, 5), (3, 7), (4, 9)])
 def test_sampled_and_merged_percentiles_stay_within_the_documented_error(seed, split):
+    """Fixed seeds: a search over seeds would, by design, find the rare sample past any bound."""
     rng = random.Random(seed)
     values = [rng.lognormvariate(0, 1.5) for _ in range(20_000)]
     # Partitions of unequal size, merged pairwise, as the Dask engine does.
