@@ -127,12 +127,15 @@ def run_workload(
     """
     executed: list[Executed] = []
     lock = threading.Lock()
+    # Lockstep: every thread starts each statement together, so the sessions' entries interleave.
+    step = threading.Barrier(threads)
 
     def worker(thread: int) -> None:
         for plan_format in formats:
             with _session(server.dsn, plan_format) as conn:
                 for _ in range(rounds):
                     for family, statement, params in WORKLOAD:
+                        step.wait(timeout=60)
                         with lock:
                             marker = f"pa:{next(_MARKERS)}"
                         sql = f"/* {marker} */ {statement}"
