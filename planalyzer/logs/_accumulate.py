@@ -15,9 +15,10 @@ from planalyzer.logs._records import Counts
 from planalyzer.logs.entry import LogEntry, Malformed
 from planalyzer.logs.fingerprint import group_key, normalized_text
 from planalyzer.logs.reservoir import Reservoir
-from planalyzer.logs.shape import node_label, plan_shape
+from planalyzer.logs.shape import plan_shape
 from planalyzer.logs.summary import LogSummary, MergedProblem, PlanShape, QueryGroup
 from planalyzer.plan.model import Plan, PlanNode
+from planalyzer.plan.shape import node_label
 from planalyzer.rules.config import RuleConfig
 from planalyzer.rules.finding import Severity
 from planalyzer.rules.report import analyze
