@@ -240,3 +240,5 @@ class LogReadError(PlanalyzerError):
     A malformed entry inside a readable log is not an error: it is counted and reported with
     its ``file:line`` (`planalyzer.logs.Malformed`), and reading goes on.
     """
+
+    __module__ = "planalyzer"

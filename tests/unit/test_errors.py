@@ -40,6 +40,7 @@ def samples() -> list[errors.PlanalyzerError]:
             reasons=("sets a sequence",),
         ),
         errors.AdviceError("the workload is empty"),
+        errors.LogReadError("postgresql-*.log: no such log file (nor a glob that matches one)"),
     ]
 
 
