@@ -17,13 +17,15 @@ it ends, also on errors. Statements are only planned (plain EXPLAIN), never exec
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
-from planalyzer.advisor.candidates import CandidateOptions, generate_candidates
+from planalyzer.advisor.candidates import CandidateOptions, generate_candidates, gin_refusal
 from planalyzer.advisor.dbfacts import DatabaseFacts, read_database_facts
 from planalyzer.advisor.migration import (
     create_statements,
@@ -34,6 +36,7 @@ from planalyzer.advisor.migration import (
 from planalyzer.advisor.model import (
     Advice,
     IndexCandidate,
+    KeyColumn,
     QueryAdvice,
     Recommendation,
     Rejection,
@@ -43,6 +46,7 @@ from planalyzer.advisor.model import (
 from planalyzer.advisor.params import scenarios_for
 from planalyzer.advisor.predicates import QueryShape, TableRef, extract
 from planalyzer.advisor.select import Selection, select_indexes
+from planalyzer.advisor.size import estimate_btree_size
 from planalyzer.advisor.validate import Key, Outcome, Unit, Validation, WhatIf, validate_candidates
 from planalyzer.errors import AdviceError, DatabaseError, UnsafeStatementError
 from planalyzer.live.catalog import TableFacts, catalog
@@ -64,6 +68,8 @@ class _Statement:
     weight: float
     plan: Plan | None
     report: Report | None
+    template: str | None = None
+    """For ``(sql, params)``: the SQL with ``$n`` where the parameters were."""
 
 
 def advise(
@@ -142,10 +148,18 @@ def advise(
     candidates, rejected = generate_candidates(
         [(s.position, shapes[s.position]) for s in workload], tables, options
     )
+    by_table = {f.qualified_name: f for f in tables.values()}
     verifiable = [c for c in candidates if c.verifiable]
-    unverifiable = [c for c in candidates if not c.verifiable]
+    unverifiable = []
+    for candidate in (c for c in candidates if not c.verifiable):
+        refusal = gin_refusal(candidate, by_table[candidate.table], db.opclasses, db.extensions)
+        if refusal is None:
+            unverifiable.append(candidate)
+        else:
+            rejected.append(refusal)
     with hypothetical(conn) as session:
-        whatif = WhatIf(session, lambda c: render_create(c).as_string(conn))
+        whatif: WhatIf = WhatIf(session, lambda c: render_create(c).as_string(conn))
+        whatif.sizer = lambda c: _estimate_size(c, by_table, db, whatif)
         validation = validate_candidates(
             whatif,
             units,
@@ -218,13 +232,15 @@ def _normalise(
                 f"statement {position}: expected SQL text, (sql, params), a Plan or a Report, "
                 f"got {type(item).__name__}"
             )
+        template = None
         if params is not None:
+            template = _placeholders_to_dollar(sql)
             sql = _bind(conn, sql, params, position)
         try:
             classify(sql)
         except UnsafeStatementError as err:
             raise AdviceError(f"statement {position}: {err}") from err
-        found.append(_Statement(position, sql, None, weight, plan, report))
+        found.append(_Statement(position, sql, None, weight, plan, report, template))
     return found
 
 
@@ -235,6 +251,54 @@ def _bind(conn: psycopg.Connection[Any], sql: str, params: Any, position: int) -
             return cursor.mogrify(sql, params)
     except (psycopg.Error, TypeError, KeyError, IndexError) as err:
         raise AdviceError(f"statement {position}: cannot bind its parameters: {err}") from err
+
+
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)[sbt]|%[sbt]")
+
+
+def _placeholders_to_dollar(sql: str) -> str:
+    """Psycopg placeholders as ``$n``, so pglast can tell parameters from literals.
+
+    Example:
+        >>> _placeholders_to_dollar("SELECT * FROM t WHERE k = %s AND s = 'x%%' AND a = %(a)s")
+        "SELECT * FROM t WHERE k = $1 AND s = 'x%' AND a = $2"
+    """
+    numbers: dict[str, int] = {}
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group(0) == "%%":
+            return "%"
+        name = match.group(1)
+        if name is not None and name in numbers:
+            return f"${numbers[name]}"
+        count += 1
+        if name is not None:
+            numbers[name] = count
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(replace, sql)
+
+
+def _mark_bound(shape: QueryShape, template: str, columns_of: Any) -> QueryShape:
+    """Flag the conditions whose constants were bound parameters in the application's SQL."""
+    try:
+        plain = extract(template, columns_of)
+    except AdviceError:
+        return shape
+    bound = {
+        (p.table, p.column, p.expression)
+        for p in plain.predicates
+        if any(v.param is not None for v in p.values)
+    }
+    if not bound:
+        return shape
+    predicates = tuple(
+        dataclasses.replace(p, bound=True) if (p.table, p.column, p.expression) in bound else p
+        for p in shape.predicates
+    )
+    return dataclasses.replace(shape, predicates=predicates)
 
 
 def _shapes(
@@ -255,6 +319,9 @@ def _shapes(
         tables[ref] = facts.tables[0]
     columns = {ref: {c.name for c in facts.columns} for ref, facts in tables.items()}
     shapes = {s.position: extract(s.sql, columns.get) for s in workload}
+    for s in workload:
+        if s.template is not None:
+            shapes[s.position] = _mark_bound(shapes[s.position], s.template, columns.get)
     return shapes, tables, notes
 
 
@@ -348,10 +415,6 @@ def _assemble(
         facts = by_name[candidate.table]
         name = names[candidate.key]
         extra = list(_notes(candidate, facts, db, write_heavy_ratio))
-        if any(c.opclass == "gin_trgm_ops" for c in candidate.columns) and (
-            "pg_trgm" not in db.extensions
-        ):
-            extra.append("needs the pg_trgm extension: CREATE EXTENSION pg_trgm;")
         recommendations.append(
             Recommendation(
                 name=name,
@@ -388,6 +451,32 @@ def _assemble(
         cost_before=sum(q.weight * q.cost_before for q in per_query),
         cost_after=sum(q.weight * q.cost_after for q in per_query),
     )
+
+
+def _estimate_size(
+    candidate: IndexCandidate,
+    tables: Mapping[str, TableFacts],
+    db: DatabaseFacts,
+    whatif: WhatIf,
+) -> int | None:
+    """The catalog-based size of a B-tree candidate (None: let HypoPG estimate it)."""
+    facts = tables.get(candidate.table)
+    if facts is None or candidate.method != "btree" or not facts.row_estimate:
+        return None
+    fraction = 1.0
+    if candidate.where is not None:
+        fraction = whatif.row_fraction(candidate.table, candidate.where)
+    layouts = db.layouts.get(candidate.table, {})
+    key = [_column_of(c, facts) for c in candidate.columns]
+    return estimate_btree_size(facts, key, candidate.include, layouts=layouts, fraction=fraction)
+
+
+def _column_of(column: KeyColumn, facts: TableFacts) -> str:
+    """The table column an index key column stores (an expression's first column)."""
+    if not column.expression:
+        return column.name
+    names = re.findall(r"[a-z_][a-z0-9_]*", column.name.lower())
+    return next((n for n in names if facts.column(n) is not None), column.name)
 
 
 def _activity(facts: TableFacts) -> WriteActivity | None:

@@ -56,6 +56,7 @@ from planalyzer.live.catalog import ColumnStats, IndexColumn, IndexFacts, TableF
 __all__ = [
     "CandidateOptions",
     "generate_candidates",
+    "gin_refusal",
     "normalise_expression",
     "normalise_predicate",
     "order_equality_columns",
@@ -63,6 +64,7 @@ __all__ = [
 ]
 
 _BLOCK_BYTES = 8192
+_SKEW = 4.0
 
 
 @dataclass(frozen=True)
@@ -727,7 +729,10 @@ def _partial_of(
         return None
     remaining = [c for c in key.columns if c.name != pred.column]
     if not remaining:
-        remaining = [KeyColumn(name=pred.column)]
+        # Keyed on the very column its predicate pins, every entry holds the same value: the
+        # index is a list of row pointers; what the statement still needs (another filter,
+        # its order, its columns) is what a partial index should be keyed on.
+        return None
     fraction = _fraction(pred, facts)
     return IndexCandidate(
         table=facts.qualified_name,
@@ -747,7 +752,10 @@ def _rare_constant(pred: Predicate, facts: TableFacts, options: CandidateOptions
     else:
         single = False
     # The tolerance absorbs float noise: 1 - 0.95 must count as 5 %.
-    if not single or _fraction(pred, facts) > options.partial_max_fraction + 1e-9:
+    if pred.bound or not single:
+        return False
+    fraction = _fraction(pred, facts)
+    if fraction > options.partial_max_fraction + 1e-9:
         return False
     if pred.kind is not PredicateKind.EQ:
         return True
@@ -756,7 +764,12 @@ def _rare_constant(pred: Predicate, facts: TableFacts, options: CandidateOptions
     column = facts.column(pred.column)
     if column is None or column.stats is None:
         return False
-    return distinct_count(column.stats, facts.row_estimate or 0.0) <= options.partial_max_distinct
+    if distinct_count(column.stats, facts.row_estimate or 0.0) > options.partial_max_distinct:
+        return False
+    # Rare in a skewed distribution: another value is at least 4 times as common. One of 100
+    # equally common values is not a rare value; the application queries the others too.
+    most = max(column.stats.most_common_freqs or [0.0])
+    return most >= _SKEW * fraction
 
 
 def _rare_condition_keys(
@@ -824,20 +837,31 @@ def _covering(
 
 
 def _gin_candidates(facts: TableFacts, preds: Sequence[Predicate]) -> list[IndexCandidate]:
-    """GIN indexes for the conditions B-trees cannot serve (not verifiable with HypoPG)."""
+    """GIN indexes for the conditions B-trees cannot serve (not verifiable with HypoPG).
+
+    The operator class follows the column's type, or PostgreSQL refuses to build the index:
+    ``array_ops`` for arrays (``@>``, ``&&``), ``jsonb_path_ops`` for a jsonb column searched
+    only with ``@>`` (smaller and faster) and ``jsonb_ops`` for ``?``-style key tests,
+    ``gin_trgm_ops`` for text patterns. Whether the class exists on the server (pg_trgm
+    installed) is checked later against the catalog (`gin_refusal`).
+    """
     found = []
     jsonb_ops: dict[str, set[str]] = {}
     for pred in preds:
         if pred.kind is PredicateKind.JSONB:
             jsonb_ops.setdefault(pred.column, set()).add(pred.operator)
     for pred in preds:
+        column_facts = facts.column(pred.column)
+        data_type = column_facts.data_type if column_facts else ""
         if pred.kind is PredicateKind.PATTERN:
             column = KeyColumn(name=pred.column, opclass="gin_trgm_ops")
             why = f"{pred.sql}: no B-tree serves it; a trigram GIN index (pg_trgm) does"
+        elif pred.kind is PredicateKind.JSONB and data_type.endswith("[]"):
+            column = KeyColumn(name=pred.column, opclass="array_ops")
+            why = f"{pred.sql}: array containment needs a GIN index ({data_type}: array_ops)"
         elif pred.kind is PredicateKind.JSONB:
             ops = jsonb_ops[pred.column]
-            # jsonb_path_ops is smaller and faster but serves only @> (and jsonpath) queries.
-            opclass = "jsonb_path_ops" if ops == {"@>"} else None
+            opclass = "jsonb_path_ops" if ops == {"@>"} else "jsonb_ops"
             column = KeyColumn(name=pred.column, opclass=opclass)
             why = f"{pred.sql}: JSONB containment needs a GIN index"
         elif pred.kind is PredicateKind.FULL_TEXT and pred.expression:
@@ -856,6 +880,64 @@ def _gin_candidates(facts: TableFacts, preds: Sequence[Predicate]) -> list[Index
             )
         )
     return found
+
+
+_TEXT_TYPES = ("text", "character varying", "character", "citext")
+
+
+def gin_refusal(
+    candidate: IndexCandidate,
+    facts: TableFacts,
+    opclasses: frozenset[tuple[str, str, str]],
+    extensions: frozenset[str],
+) -> Rejection | None:
+    """Why an index HypoPG cannot check would fail to build, from the catalog; None if it builds.
+
+    Args:
+        candidate: the (GIN) candidate.
+        facts: its table.
+        opclasses: ``(access method, opclass, column type)`` the server offers for the columns.
+        extensions: installed extensions.
+    """
+    for column in candidate.columns:
+        if column.expression or column.opclass is None:
+            continue
+        column_facts = facts.column(column.name)
+        if column_facts is None:
+            return Rejection(
+                candidate=candidate, code="unsupported", reason=f"no column {column.name}"
+            )
+        data_type = column_facts.data_type
+        base_type = re.sub(r"\([^)]*\)", "", data_type)
+        if column.opclass == "gin_trgm_ops" and "pg_trgm" not in extensions:
+            return Rejection(
+                candidate=candidate,
+                code="needs-extension",
+                reason=(
+                    f"a trigram index needs the pg_trgm extension, which is not installed: "
+                    f"CREATE EXTENSION pg_trgm; then USING gin ({column.name} gin_trgm_ops)"
+                ),
+            )
+        if column.opclass == "gin_trgm_ops" and not base_type.startswith(_TEXT_TYPES):
+            return Rejection(
+                candidate=candidate,
+                code="unsupported",
+                reason=f"{column.name} is {data_type}, not text: gin_trgm_ops cannot index it",
+            )
+        if (candidate.method, column.opclass, base_type) not in opclasses and (
+            candidate.method,
+            column.opclass,
+            data_type,
+        ) not in opclasses:
+            return Rejection(
+                candidate=candidate,
+                code="unsupported",
+                reason=(
+                    f"the server has no {candidate.method} operator class {column.opclass} for "
+                    f"{column.name} ({data_type}): the index would not build"
+                ),
+            )
+    return None
 
 
 def _add_shared_prefixes(

@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 
+from planalyzer.advisor.size import ColumnLayout
 from planalyzer.errors import DatabaseError
 
 __all__ = ["DatabaseFacts", "read_database_facts"]
@@ -32,6 +33,11 @@ class DatabaseFacts:
     stats_reset: dt.datetime | None
     all_visible_fraction: dict[str, float] = field(default_factory=dict)
     """Per schema-qualified table: ``relallvisible / relpages`` (1.0 for an empty table)."""
+    layouts: dict[str, dict[str, ColumnLayout]] = field(default_factory=dict)
+    """Per schema-qualified table and column: ``typlen``, ``typalign``, type name (for sizes)."""
+    opclasses: frozenset[tuple[str, str, str]] = frozenset()
+    """Operator classes as ``(access method, opclass, input type)`` for the tables' column types,
+    so a suggested index can be checked to build before it is recommended."""
 
 
 _DATABASE_SQL = """
@@ -45,6 +51,32 @@ SELECT format('%%s.%%s', n.nspname, c.relname),
        CASE WHEN c.relpages > 0 THEN c.relallvisible::float8 / c.relpages ELSE 1.0 END
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE format('%%s.%%s', n.nspname, c.relname) = ANY(%s)
+"""
+
+
+_LAYOUT_SQL = """
+SELECT format('%%s.%%s', n.nspname, c.relname), a.attname::text, t.typlen::int, t.typalign::text,
+       t.typname::text
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+WHERE format('%%s.%%s', n.nspname, c.relname) = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
+# Every opclass whose input type is one of the tables' column types, or a pseudo-type that
+# accepts it (anyarray for arrays): enough to tell whether "USING gin (col opclass)" builds.
+_OPCLASS_SQL = """
+SELECT DISTINCT am.amname::text, oc.opcname::text, format_type(a.atttypid, NULL)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_opclass oc ON oc.opcintype = a.atttypid
+    OR (oc.opcintype = 'anyarray'::regtype AND t.typelem <> 0 AND t.typlen = -1)
+    OR (oc.opcintype = 'text'::regtype AND a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype))
+JOIN pg_am am ON am.oid = oc.opcmethod
+WHERE format('%%s.%%s', n.nspname, c.relname) = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
 """
 
 
@@ -63,6 +95,14 @@ def read_database_facts(conn: psycopg.Connection[Any], tables: Iterable[str] = (
             if names:
                 cur.execute(_VISIBLE_SQL, [names], prepare=False)
                 visible = {name: float(fraction) for name, fraction in cur.fetchall()}
+            layouts: dict[str, dict[str, ColumnLayout]] = {}
+            opclasses: set[tuple[str, str, str]] = set()
+            if names:
+                cur.execute(_LAYOUT_SQL, [names], prepare=False)
+                for table, column, typlen, typalign, typname in cur.fetchall():
+                    layouts.setdefault(table, {})[column] = ColumnLayout(typlen, typalign, typname)
+                cur.execute(_OPCLASS_SQL, [names], prepare=False)
+                opclasses = {(am, name, typ) for am, name, typ in cur.fetchall()}
     except psycopg.Error as err:
         raise DatabaseError(
             "reading database facts for the advisor failed",
@@ -75,4 +115,6 @@ def read_database_facts(conn: psycopg.Connection[Any], tables: Iterable[str] = (
         extensions=frozenset(extensions or ()),
         stats_reset=reset,
         all_visible_fraction=visible,
+        layouts=layouts,
+        opclasses=frozenset(opclasses),
     )

@@ -302,7 +302,16 @@ class Advice(_Model):
 
         return write_migration_files(self.recommendations, Path(directory), start=start)
 
-    def verify(self, conn: psycopg.Connection[Any], *, runs: int = 3) -> Verification:
+    def verify(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        runs: int = 3,
+        revert_regressions: bool = False,
+        tolerance: float = 0.1,
+        timeout_s: float | None = 60.0,
+        keep: bool = False,
+    ) -> Verification:
         """Build the recommended indexes for real, measure, and drop them again (opt-in).
 
         **This creates real objects**: each verifiable recommendation is built with
@@ -312,10 +321,24 @@ class Advice(_Model):
         ``DROP INDEX CONCURRENTLY`` at the end, also on errors. Table data is never changed,
         but building indexes takes time, I/O and locks that block schema changes. Run it on a
         copy of production, not on production.
+
+        As a guard: with ``revert_regressions=True`` every index used by a statement that got
+        slower by more than ``tolerance`` (default 10 %) is dropped and everything is measured
+        again; with ``keep=True`` the surviving indexes stay built (the migration applied,
+        minus what made anything slower). Each run has ``timeout_s`` as statement_timeout.
+        The result reports each index's estimated and built size.
         """
         from planalyzer.advisor.verify import verify_advice
 
-        return verify_advice(self, conn, runs=runs)
+        return verify_advice(
+            self,
+            conn,
+            runs=runs,
+            revert_regressions=revert_regressions,
+            tolerance=tolerance,
+            timeout_s=timeout_s,
+            keep=keep,
+        )
 
     def __str__(self) -> str:
         from planalyzer.advisor.text import render_advice

@@ -135,6 +135,8 @@ class Predicate:
         expression: the indexed expression, deparsed by pglast with its column unqualified:
             the tsvector expression for FULL_TEXT, or, for a B-tree kind, the expression of
             ``column`` the condition compares (``lower(email)``); None for a plain column.
+        bound: the constants came from bound parameters (``(sql, params)``): the application
+            passes other values too, so they are not part of the statement's shape.
     """
 
     table: TableRef
@@ -144,6 +146,7 @@ class Predicate:
     values: tuple[Value, ...] = ()
     sql: str = ""
     expression: str | None = None
+    bound: bool = False
 
     @property
     def constant(self) -> bool:

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg import sql as pgsql
+
 from planalyzer.advisor.model import IndexCandidate, Rejection
 from planalyzer.advisor.params import Scenario
 from planalyzer.errors import DatabaseError
@@ -69,6 +71,8 @@ class WhatIf:
     def __init__(self, session: HypotheticalSession, render: Any) -> None:
         self._session = session
         self._render = render
+        self.sizer: Any = None
+        """Returns a candidate's catalog-based size estimate, or None (then HypoPG's is used)."""
         self._live: dict[Key, HypotheticalIndex] = {}
         self._candidates: dict[Key, IndexCandidate] = {}
         self._sizes: dict[Key, int] = {}
@@ -76,10 +80,30 @@ class WhatIf:
         self.explains = 0
 
     def size(self, candidate: IndexCandidate) -> int:
-        """HypoPG's size estimate for ``candidate`` (creating it once if needed)."""
+        """The size estimate for ``candidate``: the ``sizer``'s, else HypoPG's.
+
+        The sizer is the catalog-based estimate (`planalyzer.advisor.size`); HypoPG's is used
+        when it has none (creating the index once).
+        """
+        if candidate.key not in self._sizes and self.sizer is not None:
+            estimate = self.sizer(candidate)
+            if estimate is not None:
+                self._sizes[candidate.key] = int(estimate)
         if candidate.key not in self._sizes:
             self._configure([*self._current_candidates(), candidate])
         return self._sizes[candidate.key]
+
+    def row_fraction(self, table: str, where: str) -> float:
+        """The planner's share of ``table``'s rows that satisfy ``where`` (plain EXPLAIN)."""
+        schema, _, name = table.rpartition(".")
+        target = pgsql.Identifier(schema, name) if schema else pgsql.Identifier(name)
+        count = pgsql.SQL("SELECT 1 FROM {}").format(target)
+        every = self._session.explain(count.as_string(None))
+        some = self._session.explain(
+            pgsql.SQL("{} WHERE {}").format(count, pgsql.SQL(where)).as_string(None)
+        )
+        total = every.root.plan_rows or 0.0
+        return min(1.0, (some.root.plan_rows or 0.0) / total) if total > 0 else 1.0
 
     def outcome(self, unit: Unit, configuration: Sequence[IndexCandidate]) -> Outcome:
         """Plan ``unit`` with exactly ``configuration`` present (restricted to its tables)."""
