@@ -27,6 +27,7 @@ import psycopg
 
 from planalyzer.advisor.candidates import CandidateOptions, generate_candidates, gin_refusal
 from planalyzer.advisor.dbfacts import DatabaseFacts, read_database_facts
+from planalyzer.advisor.guard import GuardResult, guard_selection
 from planalyzer.advisor.migration import (
     create_statements,
     drop_statements,
@@ -45,6 +46,7 @@ from planalyzer.advisor.model import (
 )
 from planalyzer.advisor.params import scenarios_for
 from planalyzer.advisor.predicates import QueryShape, TableRef, extract
+from planalyzer.advisor.sample import Sampler
 from planalyzer.advisor.select import Selection, select_indexes
 from planalyzer.advisor.size import estimate_btree_size
 from planalyzer.advisor.validate import Key, Outcome, Unit, Validation, WhatIf, validate_candidates
@@ -87,6 +89,8 @@ def advise(
     max_key_columns: int = 4,
     max_include_columns: int = 4,
     write_heavy_ratio: float = 2.0,
+    data_checks: bool = True,
+    sample_timeout_s: float = 2.0,
 ) -> Advice:
     """Recommend indexes for a workload, proven with HypoPG, with a zero-downtime migration.
 
@@ -115,6 +119,10 @@ def advise(
         write_heavy_ratio: a table counts as write-heavy (noted on its recommendations) when
             rows inserted + updated + deleted since the statistics reset exceed this multiple
             of its live rows.
+        data_checks: judge every statement under the final set and check the plan shapes the
+            planner misjudges against a small, read-only ``TABLESAMPLE`` of the real table
+            (`planalyzer.advisor.guard`); claims so checked say ``sampled``.
+        sample_timeout_s: statement_timeout of each sample query.
 
     Returns:
         The `Advice`: recommendations, rejected candidates with reasons, per-statement costs
@@ -176,7 +184,24 @@ def advise(
             min_improvement_ratio=min_improvement_ratio,
             min_cost_saving=min_cost_saving,
         )
+        sampled: set[tuple[int, str]] = set()
+        if data_checks:
+            guarded = _guard(
+                conn,
+                whatif,
+                units,
+                selection,
+                validation,
+                verifiable,
+                shapes,
+                tables,
+                budget_bytes=budget_bytes,
+                timeout_s=sample_timeout_s,
+            )
+            notes.extend(guarded.notes)
+            sampled = guarded.sampled
         final = {(u.position, u.scenario.label): whatif.outcome(u, selection.chosen) for u in units}
+        sizes = {c.key: whatif.size(c) for c in selection.chosen}
     return _assemble(
         workload,
         units,
@@ -188,6 +213,8 @@ def advise(
         rejected,
         unverifiable,
         notes,
+        sizes=sizes,
+        sampled=sampled,
         budget_bytes=budget_bytes,
         max_indexes=max_indexes,
         write_heavy_ratio=write_heavy_ratio,
@@ -352,6 +379,8 @@ def _assemble(
     unverifiable: Sequence[IndexCandidate],
     notes: list[str],
     *,
+    sizes: Mapping[Key, int],
+    sampled: set[tuple[int, str]],
     budget_bytes: int | None,
     max_indexes: int | None,
     write_heavy_ratio: float,
@@ -398,7 +427,12 @@ def _assemble(
                 method=candidate.method,
                 create_sql=create_statements(candidate, name, facts.partitions),
                 drop_sql=drop_statements(candidate.table, name, partitioned=facts.partitioned),
-                size_bytes=validation.sizes.get(candidate.key),
+                size_bytes=sizes.get(candidate.key),
+                evidence="sampled"
+                if any(
+                    (u.position, u.scenario.label) in sampled for u in units if u.position in served
+                )
+                else "estimated",
                 queries=tuple(served),
                 cost_before=sum(average(p, baseline) for p in served),
                 cost_after=sum(average(p, final) for p in served),
@@ -438,7 +472,14 @@ def _assemble(
         )
     chosen_names = {c.key: names[c.key] for c in selection.chosen}
     per_query = [
-        _query_advice(s, by_position[s.position], validation, final, chosen_names) for s in workload
+        _query_advice(s, by_position[s.position], validation, final, chosen_names).model_copy(
+            update={
+                "evidence": "sampled"
+                if any((u.position, u.scenario.label) in sampled for u in by_position[s.position])
+                else "estimated"
+            }
+        )
+        for s in workload
     ]
     all_rejected = [*rejected, *validation.rejected, *selection.rejected]
     return Advice(
@@ -451,6 +492,58 @@ def _assemble(
         cost_before=sum(q.weight * q.cost_before for q in per_query),
         cost_after=sum(q.weight * q.cost_after for q in per_query),
     )
+
+
+def _guard(
+    conn: psycopg.Connection[Any],
+    whatif: WhatIf,
+    units: Sequence[Unit],
+    selection: Selection,
+    validation: Validation,
+    verifiable: Sequence[IndexCandidate],
+    shapes: Mapping[int, QueryShape],
+    tables: Mapping[TableRef, TableFacts],
+    *,
+    budget_bytes: int | None,
+    timeout_s: float,
+) -> GuardResult:
+    """Run the guard and fold its decisions into ``selection`` (chosen set, rejections)."""
+    usable = {r.candidate.key for r in validation.rejected if r.code in _RETRYABLE}
+    pool = [*validation.accepted, *(c for c in verifiable if c.key in usable)]
+    guarded = guard_selection(
+        whatif,
+        units,
+        selection.chosen,
+        validation.baseline,
+        shapes,
+        {f.qualified_name: (ref, f) for ref, f in tables.items()},
+        pool,
+        Sampler(conn, timeout_s=timeout_s),
+        size_of=whatif.size,
+        budget_bytes=budget_bytes,
+    )
+    chosen = guarded.chosen
+    # An index the guard made unused (the safe one serves its statements better) goes.
+    used = set().union(*(o.used for o in guarded.outcomes.values())) if guarded.outcomes else set()
+    for candidate in [c for c in chosen if c.key not in used and c.key not in guarded.added]:
+        chosen.remove(candidate)
+        selection.rejected.append(
+            Rejection(
+                candidate=candidate,
+                code="superseded",
+                reason="no final plan uses it once the guard made every statement safe",
+                size_bytes=whatif.size(candidate),
+            )
+        )
+    added = set(guarded.added)
+    selection.rejected = [r for r in selection.rejected if r.candidate.key not in added]
+    validation.rejected = [r for r in validation.rejected if r.candidate.key not in added]
+    selection.rejected.extend(guarded.rejected)
+    selection.chosen = chosen
+    return guarded
+
+
+_RETRYABLE = ("below-threshold", "not-used")
 
 
 def _estimate_size(

@@ -9,7 +9,7 @@ real check (`Advice.verify`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Advice",
+    "Evidence",
     "IndexCandidate",
     "KeyColumn",
     "QueryAdvice",
@@ -30,6 +31,11 @@ __all__ = [
     "ScenarioCost",
     "WriteActivity",
 ]
+
+
+Evidence = Literal["estimated", "sampled", "measured"]
+"""How a claim is known: the planner with hypothetical indexes (``estimated``), checked
+against a sample of the real rows (``sampled``), or built and run by verify() (``measured``)."""
 
 
 class _Model(BaseModel):
@@ -179,6 +185,11 @@ class Recommendation(_Model):
     notes: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     checks: tuple[str, ...] = ()
+    evidence: Evidence = Field(
+        "estimated",
+        description="estimated (planner + HypoPG), sampled (checked against real rows) or "
+        "measured (built and run by verify())",
+    )
 
     @property
     def candidate(self) -> IndexCandidate:
@@ -240,6 +251,7 @@ class QueryAdvice(_Model):
     value_dependent: bool = False
     time_before_ms: float | None = Field(None, description="from a given EXPLAIN ANALYZE plan")
     notes: tuple[str, ...] = ()
+    evidence: Evidence = Field("estimated", description="how the after-cost is known")
 
     @property
     def improvement_ratio(self) -> float:

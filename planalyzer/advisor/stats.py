@@ -14,6 +14,9 @@ from planalyzer.live.catalog import ColumnStats
 __all__ = ["distinct_count", "non_mcv_fraction", "unknown_value_fraction", "value_fraction"]
 
 
+_BOOLEAN_TEXT = {"true": "t", "false": "f"}
+
+
 def distinct_count(stats: ColumnStats, rows: float) -> float:
     """The number of distinct non-NULL values (``n_distinct`` < 0 is a fraction of the rows).
 
@@ -54,6 +57,8 @@ def value_fraction(stats: ColumnStats, value: str, rows: float) -> float:
         >>> value_fraction(s, "c", 100), value_fraction(s, "z", 100)
         (0.01, 0.0)
     """
+    # pg_stats prints booleans as t/f; a statement writes true/false.
+    value = _BOOLEAN_TEXT.get(value.lower(), value) if value.lower() in _BOOLEAN_TEXT else value
     for mcv, freq in zip(stats.most_common_vals or (), stats.most_common_freqs or (), strict=False):
         if mcv == value:
             return freq
