@@ -75,7 +75,8 @@ class WhatIf:
         """Returns a candidate's catalog-based size estimate, or None (then HypoPG's is used)."""
         self._live: dict[Key, HypotheticalIndex] = {}
         self._candidates: dict[Key, IndexCandidate] = {}
-        self._sizes: dict[Key, int] = {}
+        self._sizes: dict[Key, int] = {}  # HypoPG's estimates
+        self._estimates: dict[Key, int] = {}
         self._cache: dict[tuple[int, str, frozenset[Key]], Outcome] = {}
         self.explains = 0
 
@@ -85,13 +86,15 @@ class WhatIf:
         The sizer is the catalog-based estimate (`planalyzer.advisor.size`); HypoPG's is used
         when it has none (creating the index once).
         """
-        if candidate.key not in self._sizes and self.sizer is not None:
-            estimate = self.sizer(candidate)
-            if estimate is not None:
-                self._sizes[candidate.key] = int(estimate)
-        if candidate.key not in self._sizes:
-            self._configure([*self._current_candidates(), candidate])
-        return self._sizes[candidate.key]
+        if candidate.key in self._estimates:
+            return self._estimates[candidate.key]
+        estimate = self.sizer(candidate) if self.sizer is not None else None
+        if estimate is None:
+            if candidate.key not in self._sizes:
+                self._configure([*self._current_candidates(), candidate])
+            estimate = self._sizes[candidate.key]
+        self._estimates[candidate.key] = int(estimate)
+        return int(estimate)
 
     def row_fraction(self, table: str, where: str) -> float:
         """The planner's share of ``table``'s rows that satisfy ``where`` (plain EXPLAIN)."""
