@@ -49,6 +49,7 @@ from planalyzer.advisor.predicates import QueryShape, TableRef, extract
 from planalyzer.advisor.sample import Sampler
 from planalyzer.advisor.select import Selection, select_indexes
 from planalyzer.advisor.size import estimate_btree_size
+from planalyzer.advisor.statistics import StatisticsAdvice, advise_statistics
 from planalyzer.advisor.validate import Key, Outcome, Unit, Validation, WhatIf, validate_candidates
 from planalyzer.errors import AdviceError, DatabaseError, UnsafeStatementError
 from planalyzer.live.catalog import TableFacts, catalog
@@ -185,9 +186,10 @@ def advise(
             min_cost_saving=min_cost_saving,
         )
         sampled: set[tuple[int, str]] = set()
+        sampler = Sampler(conn, timeout_s=sample_timeout_s)
         if data_checks:
             guarded = _guard(
-                conn,
+                sampler,
                 whatif,
                 units,
                 selection,
@@ -196,12 +198,21 @@ def advise(
                 shapes,
                 tables,
                 budget_bytes=budget_bytes,
-                timeout_s=sample_timeout_s,
             )
             notes.extend(guarded.notes)
             sampled = guarded.sampled
         final = {(u.position, u.scenario.label): whatif.outcome(u, selection.chosen) for u in units}
         sizes = {c.key: whatif.size(c) for c in selection.chosen}
+    statistics: list[StatisticsAdvice] = []
+    if data_checks:
+        plans = {
+            u.position: validation.baseline[(u.position, u.scenario.label)].plan
+            for u in units
+            if not u.scenario.values
+        }
+        statistics = advise_statistics(
+            conn, [(s.position, s.sql, s.plan) for s in workload], plans, shapes, tables, sampler
+        )
     return _assemble(
         workload,
         units,
@@ -215,6 +226,7 @@ def advise(
         notes,
         sizes=sizes,
         sampled=sampled,
+        statistics=statistics,
         budget_bytes=budget_bytes,
         max_indexes=max_indexes,
         write_heavy_ratio=write_heavy_ratio,
@@ -381,6 +393,7 @@ def _assemble(
     *,
     sizes: Mapping[Key, int],
     sampled: set[tuple[int, str]],
+    statistics: Sequence[StatisticsAdvice],
     budget_bytes: int | None,
     max_indexes: int | None,
     write_heavy_ratio: float,
@@ -485,6 +498,7 @@ def _assemble(
     return Advice(
         recommendations=tuple(recommendations),
         rejected=tuple(all_rejected),
+        statistics=tuple(statistics),
         per_query=tuple(per_query),
         notes=tuple(notes),
         budget_bytes=budget_bytes,
@@ -495,7 +509,7 @@ def _assemble(
 
 
 def _guard(
-    conn: psycopg.Connection[Any],
+    sampler: Sampler,
     whatif: WhatIf,
     units: Sequence[Unit],
     selection: Selection,
@@ -505,7 +519,6 @@ def _guard(
     tables: Mapping[TableRef, TableFacts],
     *,
     budget_bytes: int | None,
-    timeout_s: float,
 ) -> GuardResult:
     """Run the guard and fold its decisions into ``selection`` (chosen set, rejections)."""
     usable = {r.candidate.key for r in validation.rejected if r.code in _RETRYABLE}
@@ -518,7 +531,7 @@ def _guard(
         shapes,
         {f.qualified_name: (ref, f) for ref, f in tables.items()},
         pool,
-        Sampler(conn, timeout_s=timeout_s),
+        sampler,
         size_of=whatif.size,
         budget_bytes=budget_bytes,
     )

@@ -26,6 +26,7 @@ from pathlib import Path
 from psycopg import sql
 
 from planalyzer.advisor.model import IndexCandidate, KeyColumn, Recommendation
+from planalyzer.advisor.statistics import StatisticsAdvice
 
 __all__ = [
     "MAX_NAME_BYTES",
@@ -259,20 +260,26 @@ def _block(recommendation: Recommendation) -> str:
     return "\n".join(lines)
 
 
-def migration_text(recommendations: Sequence[Recommendation]) -> tuple[str, str]:
-    """``(up, down)`` for all recommendations, the down side in reverse order.
+def migration_text(
+    recommendations: Sequence[Recommendation], statistics: Sequence[StatisticsAdvice] = ()
+) -> tuple[str, str]:
+    """``(up, down)`` for all recommendations, then the statistics; the down side reversed.
 
     Example:
         >>> up, down = migration_text([])
         >>> up.splitlines()[0]
         '-- planalyzer: no index to create.'
     """
-    if not recommendations:
+    if not recommendations and not statistics:
         return "-- planalyzer: no index to create.\n", "-- planalyzer: no index to drop.\n"
     what = f"planalyzer: {len(recommendations)} index(es) recommended."
-    up = _HEADER.format(what=what) + "\n" + "\n\n".join(_block(r) for r in recommendations)
+    blocks = [_block(r) for r in recommendations]
+    for fix in statistics:
+        blocks.append(f"-- Statistics ({fix.evidence}): {_one_line(fix.reason)}\n{fix.create_sql}")
+    up = _HEADER.format(what=what) + "\n" + "\n\n".join(blocks)
     down = _HEADER.format(what=f"planalyzer: drop the {len(recommendations)} index(es).")
-    down += "\n" + "\n".join(r.drop_sql for r in reversed(recommendations))
+    undo = [fix.drop_sql for fix in reversed(statistics) if fix.drop_sql]
+    down += "\n" + "\n".join([*undo, *(r.drop_sql for r in reversed(recommendations))])
     return up + "\n", down + "\n"
 
 

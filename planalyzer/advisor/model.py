@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from planalyzer.advisor.statistics import StatisticsAdvice
 from planalyzer.plan.model import Plan
 
 if TYPE_CHECKING:
@@ -265,6 +266,8 @@ class Advice(_Model):
     Attributes:
         recommendations: indexes to create, most valuable first.
         rejected: every other candidate with the reason it was not kept.
+        statistics: proven statistics fixes (CREATE STATISTICS, ANALYZE), applied after the
+            indexes in the migration.
         per_query: each statement with its costs and plans before and after.
         notes: workload-wide remarks (e.g. a missing extension, an unvacuumed table).
         budget_bytes: the size budget applied, if any.
@@ -275,6 +278,7 @@ class Advice(_Model):
 
     recommendations: tuple[Recommendation, ...] = ()
     rejected: tuple[Rejection, ...] = ()
+    statistics: tuple[StatisticsAdvice, ...] = ()
     per_query: tuple[QueryAdvice, ...] = ()
     notes: tuple[str, ...] = ()
     budget_bytes: int | None = None
@@ -297,7 +301,7 @@ class Advice(_Model):
         """
         from planalyzer.advisor.migration import migration_text
 
-        return migration_text(self.recommendations)
+        return migration_text(self.recommendations, self.statistics)
 
     def write_migration(self, directory: str | Path, *, start: int | None = None) -> list[Path]:
         """Write one ``NNN_<index>.up.sql`` / ``.down.sql`` pair per recommendation.

@@ -108,7 +108,11 @@ class Verification(_Model):
 
     @property
     def slower(self) -> tuple[StatementTiming, ...]:
-        """Statements slower by more than the tolerance (and ``noise_ms``), or timed out."""
+        """Statements whose new plan is slower by more than the tolerance and ``noise_ms``.
+
+        A statement whose plan did not change is never counted (its difference is noise), and
+        one that timed out after the build always is.
+        """
         return tuple(s for s in self.statements if _regressed(s, self.tolerance, self.noise_ms))
 
     @property
@@ -141,9 +145,16 @@ class Verification(_Model):
 
 
 def _regressed(timing: StatementTiming, tolerance: float, noise_ms: float) -> bool:
+    """Slower beyond the tolerance with a different plan (the same plan slower is noise)."""
     if timing.after_ms is None:
         return True
+    if timing.plan_after is not None and _shape(timing.plan_after) == _shape(timing.plan_before):
+        return False
     return timing.after_ms > timing.before_ms * (1 + tolerance) + noise_ms
+
+
+def _shape(plan: Plan) -> list[tuple[str, str | None, str | None]]:
+    return [(n.node_type, n.relation_name, n.index_name) for n in plan.nodes()]
 
 
 def verify_advice(
