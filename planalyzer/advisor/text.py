@@ -52,6 +52,7 @@ def _recommendation(number: int, rec: Recommendation) -> list[str]:
         )
     if not rec.verifiable:
         facts.append("NOT VERIFIED (HypoPG cannot build it)")
+    facts.append(rec.evidence)
     lines.append("   " + "; ".join(facts))
     lines += [f"   why: {reason}" for reason in rec.reasons[:2]]
     lines += [f"   fixes: {fix}" for fix in rec.fixes]
@@ -75,7 +76,8 @@ def _query(query: QueryAdvice) -> str:
     change = f"×{ratio:,.1f} cheaper" if ratio > 1.0001 else "unchanged"
     line = (
         f"  [{query.position}] w={query.weight:g} cost {query.cost_before:,.0f} → "
-        f"{query.cost_after:,.0f} ({change}; {_plan_label(before)} → {_plan_label(after)})"
+        f"{query.cost_after:,.0f} ({change}; {_plan_label(before)} → {_plan_label(after)}; "
+        f"{query.evidence})"
     )
     if query.time_before_ms is not None:
         line += f", measured {query.time_before_ms:,.1f} ms before"
@@ -110,6 +112,11 @@ def render_advice(advice: Advice) -> str:
     if advice.per_query:
         lines += ["", "Statements:"]
         lines += [_query(q) for q in advice.per_query]
+    if advice.statistics:
+        lines += ["", "Statistics (applied after the indexes in the migration):"]
+        for fix in advice.statistics:
+            lines.append(f"  {fix.create_sql.splitlines()[0]}")
+            lines.append(f"      {fix.evidence}: {fix.reason}")
     if advice.rejected:
         codes = Counter(r.code for r in advice.rejected)
         summary = ", ".join(f"{n} {code}" for code, n in sorted(codes.items()))

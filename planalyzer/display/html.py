@@ -359,6 +359,12 @@ def _saving(before: float | None, after: float | None) -> str:
     return fmt_share(1 - after / before) if before and after is not None else "?"
 
 
+_EVIDENCE_TITLE = (
+    "estimated: planner with hypothetical indexes; sampled: checked against a sample of the "
+    "real rows; measured: built and run by verify()"
+)
+
+
 def render_advice_html(advice: Any) -> str:
     """The recommended indexes as a table: cost before/after, saving, size, what each serves.
 
@@ -402,6 +408,9 @@ def render_advice_html(advice: Any) -> str:
         badges = []
         if getattr(rec, "verifiable", True) is False:
             badges.append(el("span", "not verifiable with HypoPG", cls="pa-badge pa-sev-warning"))
+        evidence = getattr(rec, "evidence", None)
+        if evidence:
+            badges.append(el("span", str(evidence), cls="pa-badge", title=_EVIDENCE_TITLE))
         lines = [el("div", text, cls="pa-note") for text in _texts(rec, "reasons", "fixes")]
         lines += [el("div", text, cls="pa-note pa-bad") for text in _texts(rec, "notes")]
         rows.append(
@@ -431,6 +440,27 @@ def render_advice_html(advice: Any) -> str:
     per_query = list(getattr(advice, "per_query", ()) or ())
     if per_query:
         sections.append(_per_query_section(per_query))
+    statistics = list(getattr(advice, "statistics", ()) or ())
+    if statistics:
+        sections.append(
+            el(
+                "details",
+                el("summary", f"Statistics to add ({len(statistics)})"),
+                el(
+                    "ul",
+                    (
+                        el(
+                            "li",
+                            el("code", _clip(str(getattr(s, "create_sql", "")))),
+                            el("div", f"{getattr(s, 'evidence', '')}: {getattr(s, 'reason', '')}"),
+                        )
+                        for s in statistics
+                    ),
+                ),
+                cls="pa-section",
+                open="",
+            )
+        )
     rejected = list(getattr(advice, "rejected", ()) or ())
     if rejected:
         sections.append(
@@ -480,6 +510,9 @@ def _per_query_section(per_query: list[Any]) -> Markup:
                     "td",
                     el("code", _clip(str(sql))),
                     el("div", f"uses {', '.join(used)}", cls="pa-note") if used else None,
+                    el("div", f"evidence: {item.evidence}", cls="pa-note")
+                    if getattr(item, "evidence", None)
+                    else None,
                     (el("div", t, cls="pa-note") for t in _texts(item, "notes")),
                 ),
                 el("td", fmt_count(getattr(item, "weight", None)), cls="pa-num"),
