@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from planalyzer.advisor.bitmap_or import or_arms
 from planalyzer.advisor.candidates import CandidateOptions, generate_candidates, gin_refusal
 from planalyzer.advisor.dbfacts import DatabaseFacts, read_database_facts
 from planalyzer.advisor.guard import GuardResult, guard_selection
@@ -184,6 +185,18 @@ def advise(
             max_indexes=max_indexes,
             min_improvement_ratio=min_improvement_ratio,
             min_cost_saving=min_cost_saving,
+        )
+        selection.chosen += or_arms(
+            whatif,
+            units,
+            shapes,
+            tables,
+            selection.chosen,
+            budget_bytes=budget_bytes,
+            used_bytes=sum(whatif.size(c) for c in selection.chosen),
+            min_improvement_ratio=min_improvement_ratio,
+            min_cost_saving=min_cost_saving,
+            min_table_pages=min_table_pages,
         )
         sampled: set[tuple[int, str]] = set()
         sampler = Sampler(conn, timeout_s=sample_timeout_s)

@@ -226,6 +226,8 @@ class QueryShape:
         star: tables read with ``*`` (or ``t.*``, or a whole-row reference).
         params: the ``$n`` numbers used.
         unresolved: column names that could not be attributed to one table.
+        or_groups: ``a = 1 OR b = 2`` on columns of one table: the columns, each needing its
+            own index for a BitmapOr.
     """
 
     sql: str
@@ -237,6 +239,7 @@ class QueryShape:
     star: frozenset[TableRef]
     params: frozenset[int]
     unresolved: frozenset[str] = frozenset()
+    or_groups: tuple[tuple[ColumnRef, ...], ...] = ()
 
     def predicates_on(self, table: TableRef) -> list[Predicate]:
         """The conditions on ``table``."""
@@ -326,6 +329,7 @@ class _Collector:
         self.star: set[TableRef] = set()
         self.params: set[int] = set()
         self.unresolved: set[str] = set()
+        self.or_groups: list[tuple[ColumnRef, ...]] = []
         self._work: list[tuple[Any, _Scope | None]] = []
 
     def shape(self, sql: str) -> QueryShape:
@@ -339,6 +343,7 @@ class _Collector:
             star=frozenset(self.star),
             params=frozenset(self.params),
             unresolved=frozenset(self.unresolved),
+            or_groups=tuple(dict.fromkeys(self.or_groups)),
         )
 
     def run(self, root: Any) -> None:
@@ -740,6 +745,9 @@ class _Collector:
             values.append(value)
         if len(refs) == 1:
             self._add(refs.pop(), PredicateKind.EQ, "OR", tuple(values), item)
+        elif len({ref.table for ref in refs}) == 1:
+            # a = 1 OR b = 2: one B-tree per column, combined by a BitmapOr.
+            self.or_groups.append(tuple(sorted(refs)))
 
     def _full_text(self, item: Any, scope: _Scope) -> None:
         for side in (item.lexpr, item.rexpr):

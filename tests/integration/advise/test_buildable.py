@@ -99,3 +99,16 @@ def test_trigram_is_not_recommended_without_pg_trgm(tconn):
     assert not [r for r in advice.recommendations if r.method == "gin"]
     [refused] = [r for r in advice.rejected if r.code == "needs-extension"]
     assert "CREATE EXTENSION pg_trgm" in refused.reason
+
+
+def test_an_or_across_two_columns_gets_the_pair_a_bitmap_or_uses(tconn):
+    sql = (
+        "SELECT * FROM traps.tickets WHERE created_at = '2024-02-01 00:00+00' "
+        "OR body = 'c4ca4238a0b923820dcc509a6f75849b'"
+    )
+    advice = advise(tconn, [sql])
+    keys = {r.columns for r in advice.recommendations}
+    assert {("created_at",), ("body",)} <= keys, advice
+    plan = advice.per_query[0].plan_after
+    assert plan is not None
+    assert plan.find(node_type="BitmapOr")
