@@ -242,6 +242,8 @@ def sampled_risks(
                 continue
             found = _ordered_walk(unit, node, candidate, shape, ref, facts, sampler, plan)
             if found is None:
+                found = _loop_outer(node, shape, tables, sampler, plan)
+            if found is None:
                 found = _row_estimate(unit, node, shape, ref, facts, sampler, plan)
             if found is None:
                 continue
@@ -353,6 +355,78 @@ def _ordered_walk(
         "cost": cost,
         "sampled_cost": sampled_cost,
     }
+
+
+def _inner_loop(node: PlanNode) -> PlanNode | None:
+    """The Nested Loop whose inner (second) side ``node`` is in, or None."""
+    child, parent = node, node.parent
+    while parent is not None:
+        if parent.node_type == "Nested Loop":
+            return parent if len(parent.children) > 1 and parent.children[1] is child else None
+        child, parent = parent, parent.parent
+    return None
+
+
+def _loop_outer(
+    node: PlanNode,
+    shape: QueryShape,
+    tables: Mapping[str, tuple[TableRef, TableFacts]],
+    sampler: Sampler,
+    plan: Plan,
+) -> dict[str, Any] | bool | None:
+    """Figures for a nested loop over the chosen index whose outer row estimate is wrong.
+
+    The planner prices the loop at (outer rows) × (one inner index probe); a small outer
+    estimate (often 1 row from multiplied selectivities) makes it look cheap. The outer scan's
+    real rows come from a sample of its table with the statement's conditions on it.
+    """
+    loop = _inner_loop(node)
+    if loop is None:
+        return None
+    outer = loop.children[0]
+    scan = next((n for n in _subtree(outer) if n.relation_name and n.node_type in _SCANS), None)
+    if scan is None or scan.plan_rows is None:
+        return None
+    entry = next(
+        (e for e in tables.values() if e[1].name == scan.relation_name and e[0] in shape.tables),
+        None,
+    )
+    if entry is None:
+        return None
+    ref, facts = entry
+    conditions = _conditions(shape, ref)
+    rows = facts.row_estimate or 0.0
+    if not conditions or rows <= 0:
+        return None
+    sample = sampler.matching(facts.qualified_name, rows, conditions)
+    if sample is None or sample.sampled == 0:
+        return None
+    estimated = float(outer.plan_rows or scan.plan_rows)
+    real = sample.fraction * rows
+    if real <= _RATIO * max(estimated, 1.0):
+        return False
+    cost = float(plan.root.total_cost or 0.0)
+    sampled_cost = cost + float(loop.total_cost or 0.0) * (real / max(estimated, 1.0) - 1.0)
+    return {
+        "node_id": loop.id,
+        "kind": "row-estimate",
+        "estimated_rows": estimated,
+        "sampled_rows": real,
+        "cost": cost,
+        "sampled_cost": sampled_cost,
+    }
+
+
+def _subtree(node: PlanNode) -> list[PlanNode]:
+    found, stack = [], [node]
+    while stack:
+        item = stack.pop()
+        found.append(item)
+        stack.extend(reversed(item.children))
+    return found
+
+
+_SCANS = frozenset({"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"})
 
 
 def _row_estimate(
