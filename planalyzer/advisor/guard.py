@@ -406,7 +406,9 @@ def _loop_outer(
     if real <= _RATIO * max(estimated, 1.0):
         return False
     cost = float(plan.root.total_cost or 0.0)
-    sampled_cost = cost + float(loop.total_cost or 0.0) * (real / max(estimated, 1.0) - 1.0)
+    # Only the inner side runs once per outer row; the outer scan's own cost does not grow.
+    inner = max(0.0, float(loop.total_cost or 0.0) - float(outer.total_cost or 0.0))
+    sampled_cost = cost + inner * (real / max(estimated, 1.0) - 1.0)
     return {
         "node_id": loop.id,
         "kind": "row-estimate",
@@ -462,7 +464,7 @@ def _row_estimate(
     grown = float(scan.total_cost or 0.0)
     parent = scan.parent
     if parent is not None and parent.node_type == "Nested Loop" and parent.children[0] is scan:
-        grown = float(parent.total_cost or 0.0)
+        grown = float(parent.total_cost or 0.0)  # the scan, and each inner run per its row
     sampled_cost = cost + grown * (ratio - 1.0)
     return {
         "node_id": scan.id,

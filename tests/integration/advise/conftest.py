@@ -101,8 +101,11 @@ SELECT i,
        CASE WHEN i % 4 = 0 THEN NULL ELSE 'note ' || (i % 500) END,
        (i % 1000)::numeric / 10
 FROM generate_series(1, 200000) i;
+CREATE TABLE traps.events (id int PRIMARY KEY, ticket_id int NOT NULL, kind int NOT NULL);
+INSERT INTO traps.events SELECT i, (i * 7919) % 200000 + 1, i % 5 FROM generate_series(1, 100000) i;
 CHECKPOINT;
 VACUUM ANALYZE traps.tickets;
+VACUUM ANALYZE traps.events;
 """
 
 

@@ -88,3 +88,20 @@ def test_the_sample_is_bounded_and_read_only(tconn):
     assert slow.matching("traps.tickets", 200_000, ["pg_sleep(0.01) IS NOT NULL"]) is None
     assert "statement timeout" in slow.failures[0]
     assert tconn.info.transaction_status.name == "IDLE"
+
+
+def test_a_nested_loop_over_a_misestimated_outer_side_is_checked_against_the_data(tconn):
+    # city = 5 AND zip = 53: the planner expects 1 ticket (200 in reality), so it loops over
+    # an events(ticket_id) index once; the guard samples the outer side and re-prices the loop.
+    sql = (
+        "SELECT e.id FROM traps.tickets t JOIN traps.events e ON e.ticket_id = t.id "
+        "WHERE t.city = 5 AND t.zip = 53"
+    )
+    advice = advise(tconn, [sql])
+    [query] = advice.per_query
+    used = [r for r in advice.recommendations if r.name in query.indexes_used]
+    assert any(r.table == "traps.events" for r in used), advice
+    assert query.evidence == "sampled"
+    plan = query.plan_after
+    assert plan is not None
+    assert plan.find(node_type="Nested Loop")
