@@ -107,7 +107,9 @@ def node_label(node: PlanNode) -> str:
         kind += " Backward"
     if node.command and node.node_type == "SetOp":
         kind += f" {node.command}"
-    if node.index_name:
+    if node.index_name and node.node_type == "Bitmap Index Scan":
+        kind += f" on {node.index_name}"  # as EXPLAIN prints it: the index is what it reads
+    elif node.index_name:
         kind += f" using {node.index_name}"
     target = node.relation_name or node.cte_name or node.function_name
     if target is None and node.node_type in ("Subquery Scan", "Values Scan", "Table Function Scan"):

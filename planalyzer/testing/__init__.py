@@ -13,9 +13,11 @@ Example:
     ...
 
 The pytest plugin (``planalyzer.testing.plugin``, loaded through the ``pytest11`` entry point)
-adds the ``explain``, ``planalyzer_config``, ``planalyzer_conn`` and ``plan_checker`` fixtures,
-the ``planalyzer`` marker and the ``planalyzer_dsn`` / ``planalyzer_fail_on`` /
-``planalyzer_disable`` options.
+adds the ``explain``, ``planalyzer_config``, ``planalyzer_conn``, ``plan_checker`` and
+``plan_snapshot`` fixtures, the ``planalyzer`` marker (findings, ``max_queries``,
+``n_plus_one``) and the ``planalyzer_dsn`` / ``planalyzer_fail_on`` / ``planalyzer_disable`` /
+``planalyzer_max_queries`` / ``planalyzer_n_plus_one`` / ``planalyzer_prove_fixes`` /
+``planalyzer_report`` options (docs/pytest.md).
 """
 
 from planalyzer.testing._messages import PlanAssertionError

@@ -53,6 +53,7 @@ class PlanAssertionError(AssertionError):
         node_ids: the offending nodes, most relevant first (empty for statement-level checks).
         found: what was found instead, one line per offending node or fact.
         plan: the plan that was checked (None for failures spanning several plans).
+        proof: the proven-fix lines, when fixes were proven (``planalyzer_prove_fixes``).
     """
 
     def __init__(
@@ -63,16 +64,18 @@ class PlanAssertionError(AssertionError):
         node_ids: Sequence[int] = (),
         found: Sequence[str] = (),
         plan: Plan | None = None,
+        proof: Sequence[str] = (),
     ) -> None:
         super().__init__(message)
         self.expectation = expectation
         self.node_ids = tuple(node_ids)
         self.found = tuple(found)
         self.plan = plan
+        self.proof = tuple(proof)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # keyword-only attributes are not in .args, so pickle them explicitly
-        state = (str(self), self.expectation, self.node_ids, self.found, self.plan)
+        state = (str(self), self.expectation, self.node_ids, self.found, self.plan, self.proof)
         return (_rebuild, state)
 
 
@@ -85,9 +88,10 @@ def _rebuild(
     node_ids: tuple[int, ...],
     found: tuple[str, ...],
     plan: Plan | None,
+    proof: tuple[str, ...] = (),
 ) -> PlanAssertionError:
     return PlanAssertionError(
-        message, expectation=expectation, node_ids=node_ids, found=found, plan=plan
+        message, expectation=expectation, node_ids=node_ids, found=found, plan=plan, proof=proof
     )
 
 

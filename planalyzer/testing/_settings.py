@@ -16,7 +16,15 @@ if TYPE_CHECKING:
     from planalyzer.rules.config import RuleConfig
     from planalyzer.rules.finding import Severity
 
-__all__ = ["DSN_ENV", "OPTIONS", "PluginSettings", "resolve", "safe_dsn", "split_ids"]
+__all__ = [
+    "DSN_ENV",
+    "OPTIONS",
+    "PluginSettings",
+    "count_option",
+    "resolve",
+    "safe_dsn",
+    "split_ids",
+]
 
 DSN_ENV = "PLANALYZER_DSN"
 
@@ -31,6 +39,29 @@ OPTIONS: tuple[tuple[str, str], ...] = (
         "fail every test whose plans explained through planalyzer (fixtures, assert_plan on a "
         "live plan, captured.assert_plans) have findings at this severity or above: "
         "info, warning or critical. The planalyzer marker overrides it per test or module.",
+    ),
+    (
+        "planalyzer_max_queries",
+        "query budget for every test: fail a test whose captured statements (capture_queries, "
+        "and every SQLAlchemy engine and Django connection while it runs) number more than "
+        "this. The planalyzer marker's max_queries overrides it.",
+    ),
+    (
+        "planalyzer_n_plus_one",
+        "fail a test in which one query (same fingerprint) runs this many times or more from "
+        "one call site (N+1), counted as for planalyzer_max_queries; the marker's n_plus_one "
+        "overrides it.",
+    ),
+    (
+        "planalyzer_prove_fixes",
+        "true: failing no_seq_scan / uses_index / assert_plans checks on a live plan ask the "
+        "advisor for an index, proven with HypoPG on the test's connection, and show it with "
+        "its cost before and after (needs the hypopg extension; slower).",
+    ),
+    (
+        "planalyzer_report",
+        "write a JSON report to this path: every statement captured or checked in each test, "
+        "its plan, findings and verdict (and planalyzer_* properties in --junitxml).",
     ),
     (
         "planalyzer_disable",
@@ -74,11 +105,23 @@ class PluginSettings:
     dsn: str | None = None
     fail_on: Severity | None = None
     disabled: tuple[str, ...] = ()
+    max_queries: int | None = None
+    n_plus_one: int | None = None
+    prove_fixes: bool = False
+    report: str | None = None
 
     @property
     def configured(self) -> bool:
         """True when any option is set (the report header stays silent otherwise)."""
-        return bool(self.dsn or self.fail_on or self.disabled)
+        return bool(
+            self.dsn
+            or self.fail_on
+            or self.disabled
+            or self.max_queries is not None
+            or self.n_plus_one is not None
+            or self.prove_fixes
+            or self.report
+        )
 
     def rule_config(self) -> RuleConfig:
         """A `RuleConfig` with the disabled rules switched off."""
@@ -114,4 +157,33 @@ def resolve(cli: dict[str, Any], ini: dict[str, Any], env: dict[str, str]) -> Pl
         from planalyzer.testing.assertions import check_rule_ids
 
         disabled = tuple(sorted(check_rule_ids(ids, what="planalyzer_disable")))
-    return PluginSettings(dsn=str(dsn).strip() if dsn else None, fail_on=fail_on, disabled=disabled)
+    prove = str(pick("planalyzer_prove_fixes") or "").strip().lower()
+    if prove not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(f"planalyzer_prove_fixes must be true or false, got {prove!r}")
+    report = pick("planalyzer_report")
+    return PluginSettings(
+        dsn=str(dsn).strip() if dsn else None,
+        fail_on=fail_on,
+        disabled=disabled,
+        max_queries=count_option("planalyzer_max_queries", pick("planalyzer_max_queries"), 0),
+        n_plus_one=count_option("planalyzer_n_plus_one", pick("planalyzer_n_plus_one"), 2),
+        prove_fixes=prove in ("1", "true", "yes", "on"),
+        report=str(report).strip() if report else None,
+    )
+
+
+def count_option(name: str, value: Any, least: int) -> int | None:
+    """A whole-number option (None when unset or ``off``).
+
+    Raises:
+        ValueError: not a whole number, or below ``least``.
+    """
+    if value is None or str(value).strip().lower() in ("", "none", "off"):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+    if number < least:
+        raise ValueError(f"{name} must be {least} or more, got {number}")
+    return number

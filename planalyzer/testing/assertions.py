@@ -87,13 +87,22 @@ def as_plan(value: PlanLike) -> Plan:
     return parse(value)
 
 
-def assert_plan(plan: PlanLike, *, config: RuleConfig | None = None) -> PlanChecker:
+def assert_plan(
+    plan: PlanLike,
+    *,
+    config: RuleConfig | None = None,
+    conn: Any = None,
+    prove_fixes: bool | None = None,
+) -> PlanChecker:
     """Start a chain of checks on ``plan``; each check raises `PlanAssertionError` on failure.
 
     Args:
         plan: a `Plan`, EXPLAIN (FORMAT JSON) text, bytes or decoded JSON, or a file path.
         config: rule thresholds used for the findings shown in failure messages and checked
             by `PlanChecker.no_findings` (defaults to ``RuleConfig()``).
+        conn: the psycopg connection the plan came from, for proving a fix on failure.
+        prove_fixes: on a failing ``no_seq_scan`` / ``uses_index``, ask the advisor for an
+            index proven with HypoPG and show it (None: as ``planalyzer_prove_fixes`` says).
 
     Example:
         >>> import planalyzer as pa
@@ -105,7 +114,7 @@ def assert_plan(plan: PlanLike, *, config: RuleConfig | None = None) -> PlanChec
     checked = as_plan(plan)
     if checked.sql is not None:
         record(checked)  # a live plan: the pytest marker may check its findings too
-    return PlanChecker(checked, config=config)
+    return PlanChecker(checked, config=config, conn=conn, prove_fixes=prove_fixes)
 
 
 def check_rule_ids(ids: Iterable[str], *, what: str = "ignore") -> frozenset[str]:
@@ -257,10 +266,20 @@ class PlanChecker:
         config: the rule configuration used for findings.
     """
 
-    def __init__(self, plan: Plan, *, config: RuleConfig | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        config: RuleConfig | None = None,
+        conn: Any = None,
+        prove_fixes: bool | None = None,
+    ) -> None:
         self.plan = plan
         self.config = config or RuleConfig()
+        self.conn = conn
+        self.prove_fixes = prove_fixes
         self._report: Report | None = None
+        self._proof: list[str] | None = None
 
     def __repr__(self) -> str:
         return f"PlanChecker({self.plan!r})"
@@ -291,8 +310,18 @@ class PlanChecker:
         extra: Sequence[str] = (),
         findings: Sequence[Finding] | None = None,
         findings_title: str = "findings (pa.analyze)",
+        prove: bool = False,
     ) -> PlanAssertionError:
         mark = node_ids[0] if node_ids else None
+        proof: list[str] = []
+        if prove:
+            from planalyzer.testing._proof import enabled, proof_lines
+
+            if enabled(explicit=self.prove_fixes):
+                if self._proof is None:
+                    self._proof = proof_lines(self.plan, self.conn, self.report)
+                proof = self._proof
+                extra = [*extra, "\n".join(proof)]
         message = failure_message(
             expectation=expectation,
             found=found,
@@ -303,7 +332,12 @@ class PlanChecker:
             extra=extra,
         )
         return PlanAssertionError(
-            message, expectation=expectation, node_ids=node_ids, found=found, plan=self.plan
+            message,
+            expectation=expectation,
+            node_ids=node_ids,
+            found=found,
+            plan=self.plan,
+            proof=proof,
         )
 
     def _need_analyze(self, check: str) -> None:
@@ -339,13 +373,17 @@ class PlanChecker:
             if not scans:
                 read = ", ".join(_relations_read(self.plan)) or "none"
                 raise self._fail(expectation, [f"{on} is not read by this plan (tables: {read})"])
-            raise self._fail(expectation, [_found(n) for n in scans], [n.id for n in scans])
+            raise self._fail(
+                expectation, [_found(n) for n in scans], [n.id for n in scans], prove=True
+            )
         if index_nodes:
             found = [_found(n, f"uses {n.index_name}, not {name}") for n in index_nodes]
-            raise self._fail(expectation, found, [n.id for n in index_nodes])
+            raise self._fail(expectation, found, [n.id for n in index_nodes], prove=True)
         scans = [n for n in self.plan.nodes() if n.relation_name is not None]
         found = [_found(n) for n in scans] or ["no node reads a table"]
-        raise self._fail(expectation, ["no node uses an index", *found], [n.id for n in scans])
+        raise self._fail(
+            expectation, ["no node uses an index", *found], [n.id for n in scans], prove=True
+        )
 
     def no_seq_scan(
         self, *, on: str | None = None, min_rows: float = DEFAULT_SEQ_SCAN_MIN_ROWS
@@ -379,6 +417,7 @@ class PlanChecker:
             expectation,
             [_found(node, note) for node, note in offending],
             [node.id for node, _ in offending],
+            prove=True,
         )
 
     def max_cost(self, limit: float) -> PlanChecker:

@@ -1,33 +1,36 @@
-"""Record every statement an application runs on a psycopg 3 connection, then check their plans.
+"""Record every statement an application sends to PostgreSQL, then check them.
 
-``capture_queries(conn)`` swaps the connection's ``cursor_factory`` and ``server_cursor_factory``
-for subclasses of the current ones that note each statement and its parameters, then call the
-original method unchanged; on exit (also on an exception) the factories are put back. The
-application gets the same cursors, rows, row factories and errors as without it.
+``capture_queries(target)`` accepts a psycopg 3 ``Connection`` or ``AsyncConnection``, a
+SQLAlchemy ``Engine`` or ``Connection`` (sync or asyncio) and a Django connection; how each is
+hooked is in `planalyzer.testing._sources`. The application gets the same cursors, rows and
+errors as without it. Each statement is recorded with its parameters, a fingerprint (pglast:
+the same query with other values has the same one), the call site (the first frame outside
+planalyzer, the driver and the ORM) and its method. On the result:
 
-What is recorded: ``conn.execute``, ``cursor.execute``, ``cursor.executemany`` (one entry per
-parameter set, as each is run), ``cursor.stream``, ``cursor.copy`` (the COPY statement; the data
-is not), and named (server-side) cursors' ``execute`` (the query behind the ``DECLARE``), also
-inside ``conn.pipeline()``. Limits:
+- ``assert_plans()`` explains each distinct statement and checks its plan;
+- ``assert_max_queries(n)`` is a query budget;
+- ``assert_no_n_plus_one(threshold=...)`` finds one statement run many times from one line.
 
-- cursors created *before* the block are not instrumented (their class is fixed at creation);
-  cursors created inside it stop recording when the block ends;
-- transaction control that psycopg sends itself (``conn.commit()``, ``conn.rollback()``,
-  ``conn.transaction()``) is not a statement the application wrote and is not recorded;
-- async connections (``psycopg.AsyncConnection``) are not supported;
-- a statement is recorded when it is sent; whether it then failed is not tracked (in pipeline
-  mode errors arrive later, at the sync point).
+What is recorded for psycopg: ``conn.execute``, ``cursor.execute``, ``cursor.executemany``
+(one entry per parameter set), ``cursor.stream``, ``cursor.copy`` (the COPY statement; the data
+is not), and named (server-side) cursors' ``execute``, also inside ``conn.pipeline()``. Limits:
+
+- psycopg cursors created *before* the block are not instrumented (their class is fixed at
+  creation); cursors created inside it stop recording when the block ends;
+- transaction control that a driver sends itself (``conn.commit()``, SQLAlchemy's and
+  Django's implicit BEGIN/COMMIT) is not a statement the application wrote and is not
+  recorded (Django's savepoints are: Django sends them as statements);
+- a statement is recorded when it is sent; whether it then failed is not tracked.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 import psycopg
-from psycopg import sql as pgsql
 from psycopg.pq import TransactionStatus
 
 from planalyzer.errors import ExplainError, UnsafeStatementError
@@ -57,11 +60,19 @@ class CapturedStatement:
         sql: the statement text (a ``psycopg.sql`` composition rendered as the server gets it).
         params: the parameters it was run with, as passed (None without).
         method: ``execute``, ``executemany``, ``stream``, ``copy`` or ``server-cursor``.
+        fingerprint: pglast's fingerprint: equal for the same query with other values.
+        call_site: the application line that sent it (``app/orders.py:42``), or None.
+        function: the function that line is in.
+        source: ``psycopg``, ``sqlalchemy`` or ``django``.
     """
 
     sql: str
     params: Any
     method: str
+    fingerprint: str = ""
+    call_site: str | None = None
+    function: str | None = None
+    source: str = "psycopg"
 
 
 @dataclass(frozen=True)
@@ -91,13 +102,20 @@ class CapturedQueries:
 
     statements: list[CapturedStatement] = field(default_factory=list)
     active: bool = field(default=True, repr=False)
-    _conn: psycopg.Connection[Any] | None = field(default=None, repr=False)
+    target: Any = field(default=None, repr=False)
+    source: str = "psycopg"
+    automatic: bool = field(default=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.statements)
 
     def __iter__(self) -> Iterator[CapturedStatement]:
         return iter(self.statements)
+
+    @property
+    def count(self) -> int:
+        """How many statements were sent (repeats included)."""
+        return len(self.statements)
 
     @property
     def sql(self) -> list[str]:
@@ -115,9 +133,70 @@ class CapturedQueries:
                 seen[key] = [statement, 1]
         return [(first, count) for first, count in seen.values()]
 
-    def _add(self, cursor: Any, query: Any, params: Any, method: str) -> None:
-        if self.active:
-            self.statements.append(CapturedStatement(_text(cursor, query), params, method))
+    def by_fingerprint(self) -> list[tuple[CapturedStatement, int]]:
+        """Each fingerprint once (the same query with any values), first run and run count."""
+        seen: dict[str, list[Any]] = {}
+        for statement in self.statements:
+            if statement.fingerprint in seen:
+                seen[statement.fingerprint][1] += 1
+            else:
+                seen[statement.fingerprint] = [statement, 1]
+        return [(first, count) for first, count in seen.values()]
+
+    def note(self, sql: str, params: Any, method: str) -> None:
+        """Record one statement (what the hooks of `planalyzer.testing._sources` call)."""
+        if not self.active:
+            return
+        from planalyzer.testing._callsite import call_site
+        from planalyzer.testing._fingerprint import fingerprint
+        from planalyzer.testing._record import record_statement
+
+        site = call_site()
+        statement = CapturedStatement(
+            sql,
+            params,
+            method,
+            fingerprint(sql, has_params=params is not None),
+            str(site) if site else None,
+            site.function if site else None,
+            self.source,
+        )
+        self.statements.append(statement)
+        record_statement(statement, None if self.automatic else self)
+
+    def assert_max_queries(self, n: int) -> CapturedQueries:
+        """A query budget: at most ``n`` statements were sent.
+
+        Raises:
+            PlanAssertionError: more were; the message lists them grouped by fingerprint, with
+                their counts and call sites, most frequent first.
+        """
+        __tracebackhide__ = True
+        from planalyzer.testing._budget import max_queries_failure
+
+        failure = max_queries_failure(self.statements, n)
+        if failure is not None:
+            raise failure
+        return self
+
+    def assert_no_n_plus_one(self, threshold: int = 5) -> CapturedQueries:
+        """No query ran ``threshold`` times or more from one call site (the N+1 pattern).
+
+        The same fingerprint (the same query with other values) sent again and again from one
+        line of application code is a loop fetching row by row what one query could fetch.
+        Transaction control (SAVEPOINT, RELEASE ...) is not counted.
+
+        Raises:
+            PlanAssertionError: naming each such statement, its count, its call site and how to
+                batch it.
+        """
+        __tracebackhide__ = True
+        from planalyzer.testing._budget import n_plus_one_failure
+
+        failure = n_plus_one_failure(self.statements, threshold)
+        if failure is not None:
+            raise failure
+        return self
 
     def assert_plans(
         self,
@@ -129,6 +208,7 @@ class CapturedQueries:
         seq_scan_min_rows: float = DEFAULT_SEQ_SCAN_MIN_ROWS,
         config: RuleConfig | None = None,
         analyze: bool = True,
+        conn: psycopg.Connection[Any] | None = None,
     ) -> list[CheckedStatement]:
         """Explain each distinct captured statement and check its plan; report all failures.
 
@@ -149,6 +229,9 @@ class CapturedQueries:
             config: rule thresholds (defaults to ``RuleConfig()``).
             analyze: explain with ANALYZE (runs each statement again, rolled back); False gives
                 estimated plans, whose seq-scan sizes are bounded from their cost.
+            conn: the psycopg 3 connection to explain on. By default the captured one: the
+                application's connection (a pooled one for a SQLAlchemy Engine). Needed for
+                an ``AsyncConnection`` or an engine on another driver.
 
         Returns:
             One `CheckedStatement` per distinct statement text, when none fails.
@@ -158,9 +241,26 @@ class CapturedQueries:
             ExplainError: the connection cannot be used (closed, or its transaction failed).
         """
         __tracebackhide__ = True
-        conn = self._conn
-        if conn is None:
+        checks = (no_seq_scan, seq_scan_min_rows, max_findings, ignore, max_cost)
+        if conn is not None:
+            return self._assert_plans_on(conn, checks, config=config, analyze=analyze)
+        if self.target is None:
             raise ExplainError("these captured queries are not bound to a connection")
+        from planalyzer.testing._sources import explain_connection
+
+        with explain_connection(self.target) as own:
+            return self._assert_plans_on(own, checks, config=config, analyze=analyze)
+
+    def _assert_plans_on(
+        self,
+        conn: psycopg.Connection[Any],
+        checks: tuple[bool, float, Severity | str | None, Iterable[str], float | None],
+        *,
+        config: RuleConfig | None,
+        analyze: bool,
+    ) -> list[CheckedStatement]:
+        __tracebackhide__ = True
+        no_seq_scan, seq_scan_min_rows, max_findings, ignore, max_cost = checks
         _check_connection(conn)
         ignored = check_rule_ids(ignore)
         floor = Severity.parse(max_findings) if max_findings is not None else None
@@ -179,6 +279,9 @@ class CapturedQueries:
             ]
         finally:
             self.active = was_active
+        from planalyzer.testing._record import record_checked
+
+        record_checked(results)
         failing = [r for r in results if r.failures]
         if failing:
             raise PlanAssertionError(_combined_message(results, failing, len(self.statements)))
@@ -220,7 +323,7 @@ class CapturedQueries:
                 )
             note = f"estimated plan only: running it under ANALYZE failed: {err}"
         record(plan)
-        checker = PlanChecker(plan, config=config)
+        checker = PlanChecker(plan, config=config, conn=conn)
         failures = []
         steps: list[tuple[str, Any]] = []
         if no_seq_scan:
@@ -245,17 +348,6 @@ def _check_connection(conn: psycopg.Connection[Any]) -> None:
             "cannot explain the captured statements: the connection's transaction has failed"
             " (a statement raised); roll it back first"
         )
-
-
-def _text(cursor: Any, query: Any) -> str:
-    """The statement as text: compositions rendered, bytes decoded with the connection's codec."""
-    if isinstance(query, str):
-        return query
-    if isinstance(query, pgsql.Composable):
-        return query.as_string(cursor)
-    if isinstance(query, bytes | bytearray | memoryview):
-        return bytes(query).decode(cursor.connection.info.encoding, "replace")
-    return str(query)
 
 
 def _indent(text: str, prefix: str = "    ") -> str:
@@ -293,6 +385,9 @@ def _combined_message(
             if shown:
                 parts.append("    found:    " + "\n              ".join(shown))
             node_ids.extend(failure.node_ids)
+        proof = next((f.proof for f in result.failures if f.proof), ())
+        if proof:
+            parts.append(_indent("\n".join(line for line in proof if line)))
         if result.plan is None:  # failures only exist for explained plans
             continue
         mark = node_ids[0] if node_ids else None
@@ -313,74 +408,65 @@ def _combined_message(
     return "\n".join(parts)
 
 
-def _recording_class(base: type, captured: CapturedQueries, method: str) -> type:
-    """A subclass of the connection's cursor class that notes each statement in ``captured``.
+class _Capture:
+    """`capture_queries`'s context manager, for ``with`` and ``async with`` alike."""
 
-    The capture is held in a closure rather than a class attribute, so nested captures on one
-    connection each record into their own `CapturedQueries`.
-    """
+    def __init__(self, target: Any) -> None:
+        from planalyzer.testing._sources import source_of
 
-    class Recording(base):  # type: ignore[misc]
-        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            captured._add(self, query, params, method)
-            return super().execute(query, params, **kwargs)
+        self.captured = CapturedQueries(target=target, source=source_of(target))
+        self._remove: Callable[[], None] | None = None
 
-        def executemany(self, query: Any, params_seq: Iterable[Any], **kwargs: Any) -> Any:
-            params_list = list(params_seq)  # a generator can be read once: keep what is sent
-            for params in params_list:
-                captured._add(self, query, params, "executemany")
-            return super().executemany(query, params_list, **kwargs)
+    def __enter__(self) -> CapturedQueries:
+        from planalyzer.testing._sources import install
 
-        def stream(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            captured._add(self, query, params, "stream")
-            return super().stream(query, params, **kwargs)
+        self._remove = install(self.captured.target, self.captured.note)
+        return self.captured
 
-        def copy(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
-            captured._add(self, statement, params, "copy")
-            return super().copy(statement, params, **kwargs)
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.captured.active = False
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
 
-    Recording.__name__ = Recording.__qualname__ = f"Capturing{base.__name__}"
-    return Recording
+    async def __aenter__(self) -> CapturedQueries:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.__exit__(kind, error, traceback)
 
 
-@contextlib.contextmanager
-def capture_queries(conn: psycopg.Connection[Any]) -> Iterator[CapturedQueries]:
-    """Record the statements run on ``conn`` inside the block (see the module docstring).
+def capture_queries(target: Any) -> _Capture:
+    """Record the statements sent through ``target`` inside the block (see the module docstring).
 
     Args:
-        conn: a psycopg 3 (sync) connection.
+        target: a psycopg 3 ``Connection`` or ``AsyncConnection``, a SQLAlchemy ``Engine`` or
+            ``Connection`` (or ``AsyncEngine`` / ``AsyncConnection``), or a Django connection
+            (``django.db.connection``).
 
-    Yields:
-        The `CapturedQueries`, filled as the block runs; call ``assert_plans()`` on it
-        afterwards (or inside the block: its own EXPLAINs are not recorded).
+    Returns:
+        A context manager (``with`` or ``async with``) giving the `CapturedQueries`, filled as
+        the block runs; check it afterwards (or inside the block: its own EXPLAINs are not
+        recorded).
 
     Raises:
-        TypeError: ``conn`` is not a ``psycopg.Connection``.
+        TypeError: ``target`` is none of those.
 
     Example (needs a server, so not a doctest)::
 
         with capture_queries(conn) as captured:
             checkout(conn, cart_id=7)
+        captured.assert_max_queries(10).assert_no_n_plus_one(threshold=5)
         captured.assert_plans(no_seq_scan=True, max_findings="warning")
     """
-    if not isinstance(conn, psycopg.Connection):
-        raise TypeError(
-            f"capture_queries() needs a psycopg 3 Connection, got {type(conn).__name__}"
-            " (async connections are not supported)"
-        )
-    captured = CapturedQueries(_conn=conn)
-    original = conn.cursor_factory
-    original_server = conn.server_cursor_factory
-    ours = _recording_class(original, captured, "execute")
-    ours_server = _recording_class(original_server, captured, "server-cursor")
-    conn.cursor_factory = ours
-    conn.server_cursor_factory = ours_server
-    try:
-        yield captured
-    finally:
-        captured.active = False
-        # put back what we replaced, unless the application installed its own factory since
-        if conn.cursor_factory is ours:
-            conn.cursor_factory = original
-        if conn.server_cursor_factory is ours_server:
-            conn.server_cursor_factory = original_server
+    return _Capture(target)

@@ -66,7 +66,8 @@ class ConnectionPlans:
 
     def __call__(self, sql: str, params: Any = None, *, analyze: bool = True) -> PlanChecker:
         """Explain ``sql`` and return the checker for its plan."""
-        return PlanChecker(self.explain(sql, params, analyze=analyze), config=self.config)
+        plan = self.explain(sql, params, analyze=analyze)
+        return PlanChecker(plan, config=self.config, conn=self.conn)
 
     def capture(self) -> contextlib.AbstractContextManager[CapturedQueries]:
         """`capture_queries` on this connection."""

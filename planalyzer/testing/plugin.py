@@ -75,6 +75,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         parts.append(f"dsn={safe_dsn(settings.dsn)} ({_server_version(settings.dsn)})")
     parts.append(f"fail_on={settings.fail_on.value if settings.fail_on else 'off'}")
     parts.append(f"disabled={','.join(settings.disabled) or 'none'}")
+    if settings.max_queries is not None or settings.n_plus_one is not None:
+        parts.append(f"max_queries={settings.max_queries}, n_plus_one={settings.n_plus_one}")
+    if settings.prove_fixes:
+        parts.append("prove_fixes=on")
+    if settings.report:
+        parts.append(f"report={settings.report}")
     return ["planalyzer: " + ", ".join(parts)]
 
 
@@ -91,33 +97,34 @@ def _server_version(dsn: str) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
-    """Under the marker (or ``planalyzer_fail_on``), check the test's live plans after it."""
+    """Under the marker or an option, record the test's plans and statements and check them."""
     settings = item.config.stash.get(_SETTINGS, None)
     marker = item.get_closest_marker("planalyzer")
-    if marker is None and (settings is None or settings.fail_on is None):
+    if marker is None and (settings is None or not settings.configured):
         return (yield)
-    from planalyzer.testing._marker import check_plans, policy_from
-    from planalyzer.testing._record import recording
+    from planalyzer.testing._run import checked_run
 
-    try:
-        policy = policy_from(marker, settings.fail_on if settings else None)
-    except ValueError as err:
-        pytest.fail(str(err), pytrace=False)
-    if policy is None:
-        return (yield)
-    with recording() as plans:
+    with checked_run(item, marker, settings) as run:
         result = yield
-    config = settings.rule_config() if settings else None
-    if config is None:
-        from planalyzer.rules.config import RuleConfig
-
-        config = RuleConfig()
-    try:
-        check_plans(plans, policy, config)
-    except AssertionError as failure:
+    failure = run.failure_text
+    if failure:
         # the message says everything; a traceback into this hook would only add noise
-        pytest.fail(str(failure), pytrace=False)
+        pytest.fail(failure, pytrace=False)
     return result
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write ``--planalyzer-report`` (also when no test recorded anything: an empty list)."""
+    settings = session.config.stash.get(_SETTINGS, None)
+    if settings is None or not settings.report:
+        return
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: the controller writes
+        return
+    from planalyzer.testing._report import write_report
+    from planalyzer.testing._run import REPORT_KEY
+
+    entries: list[dict[str, Any]] = session.config.stash.get(REPORT_KEY, [])
+    write_report(settings.report, entries)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -128,7 +128,7 @@ def test_copy_is_recorded_and_skipped(conn):
     assert result.skipped == "COPY cannot be explained"
 
 
-def test_async_or_foreign_connection_is_refused():
+def test_a_foreign_object_is_refused():
     with pytest.raises(TypeError, match="psycopg 3 Connection"), capture_queries(object()):
         pass
 

@@ -74,7 +74,13 @@ def test_fixtures_are_listed(run):
 
 def test_marker_is_registered_for_strict_markers(run):
     result = run("--markers", autoload=True)
-    match(result.stdout, ["@pytest.mark.planalyzer(fail_on='warning', ignore=()):*"])
+    match(
+        result.stdout,
+        [
+            "@pytest.mark.planalyzer(fail_on='warning', ignore=(), max_queries=None,"
+            " n_plus_one=None):*"
+        ],
+    )
 
 
 def test_passing_assertions(pytester, run):

@@ -40,7 +40,9 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("-p", "planalyzer", "-p", "syrupy", "-p", "no:cacheprovider", *args)
+    return pytester.runpytest(
+        "-p", "planalyzer", "-p", "syrupy", "-p", "no:cacheprovider", "-vv", *args
+    )
 
 
 def test_snapshots_created_matched_broken_and_accepted(project):
