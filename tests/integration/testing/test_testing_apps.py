@@ -212,8 +212,6 @@ def test_user_apps_against_the_server(pytester, demo_dsn, monkeypatch, tmp_path)
         "--planalyzer-prove-fixes=true",
         f"--planalyzer-report={report}",
         f"--junitxml={junit}",
-        "-o",
-        "junit_family=xunit1",
     )
     out = result.stdout.str()
     result.assert_outcomes(passed=3, failed=8)

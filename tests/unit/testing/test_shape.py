@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import planalyzer as pa
 from planalyzer.plan.shape import PlanShape, node_label
@@ -215,3 +217,47 @@ def test_snapshot_store_missing_update_match_and_differ(tmp_path):
     assert checker.path("after migration").name == "test_x[a_b].after_migration.txt"
     with pytest.raises(TypeError, match=r"compares a Plan or plan\.shape"):
         checker.matches(42)
+
+
+_KINDS = ("Seq Scan", "Index Scan", "Hash Join", "Nested Loop", "Hash", "Sort", "Materialize")
+
+
+@st.composite
+def _trees(draw):
+    """A random plan tree as EXPLAIN JSON (built iteratively, up to 30 nodes)."""
+    count = draw(st.integers(1, 30))
+    nodes = []
+    for index in range(count):
+        node = {
+            "Node Type": draw(st.sampled_from(_KINDS)),
+            "Total Cost": draw(st.floats(0, 1e6)),
+            "Plan Rows": draw(st.integers(0, 10**6)),
+        }
+        if node["Node Type"].endswith("Scan"):
+            node["Relation Name"] = draw(st.sampled_from(("orders", "customers", "items")))
+        if index:
+            parent = nodes[draw(st.integers(0, index - 1))]
+            parent.setdefault("Plans", []).append(node)
+        nodes.append(node)
+    return {"Plan": nodes[0]}
+
+
+@settings(max_examples=40, deadline=None)
+@given(_trees(), st.data())
+def test_shape_properties_on_random_trees(doc, data):
+    plan = pa.parse(doc)
+    shape = plan.shape()
+    assert len(shape.lines) == len(plan.nodes())
+    assert [len(line) - len(line.lstrip()) for line in shape.lines] == [
+        2 * node.depth for node in plan.nodes()
+    ]
+    assert shape == pa.parse(_bump(doc)).shape()
+    assert shape_difference(shape, shape) is None
+    # renaming one node's relation is reported at exactly that node
+    victim = data.draw(st.sampled_from(plan.nodes()))
+    changed = list(shape.lines)
+    changed[victim.id] = changed[victim.id] + " on other_table"
+    where = shape_difference("\n".join(changed), shape)
+    assert where is not None
+    assert where.startswith("node ")
+    assert f"expected {node_label(victim)}" in where
