@@ -37,13 +37,10 @@ def test_every_executed_statement_is_found_once(server_logs, fmt):
     executed = {e.marker: e for e in server_logs.executed}
     assert all(n == 1 for n in found.values())
     json_markers = {m for m, e in executed.items() if e.plan_format == "json"}
-    assert json_markers <= set(found)
-    assert set(found) <= set(executed)
-    # Nothing lost: read, or reported malformed with file:line.
-    assert stream.entries + stream.malformed_count == len(executed)
-    for item in stream.malformed:
-        number = int(item.source.rpartition(":")[2])
-        assert "plan:" in getattr(server_logs, fmt).read_text().split("\n")[number - 1]
+    assert json_markers < set(found)  # text-format entries too
+    assert set(found) == set(executed)
+    assert stream.entries == len(executed)
+    assert stream.malformed_count == 0
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -62,6 +59,7 @@ def test_text_entries_keep_multi_line_statements(server_logs):
     executed = {e.marker: e for e in server_logs.executed}
     entries = list(pa.read_log(server_logs.stderr))
     text_entries = [e for e in entries if e.plan_format == "text"]
+    assert len(text_entries) == sum(1 for e in server_logs.executed if e.plan_format == "text")
     for entry in text_entries:
         family = executed[MARKER.search(entry.query).group(1)].family
         if family == "recent-orders":

@@ -51,10 +51,10 @@ def _match(query: str, *, first_line_only: bool = False) -> tuple[str, str]:
     Its text without the marker is matched to the workload's statement, parameter as $1.
     """
     bare = MARKER.sub("", query, count=1)
-    for family, statement, _ in WORKLOAD:
-        for sent in (statement, statement.replace("%s", "$1")):
-            if bare == sent or (first_line_only and sent.split("\n")[0] == bare):
-                return family, query[: len(query) - len(bare)] + sent
+    for family, statement, params in WORKLOAD:
+        sent = statement if params is None else statement.replace("%s", "$1")
+        if bare == sent or (first_line_only and sent.split("\n")[0] == bare):
+            return family, query[: len(query) - len(bare)] + sent
     raise AssertionError(f"statement not from the workload: {query!r}")
 
 
