@@ -1,8 +1,9 @@
 """The ``planalyzer`` command line: a thin face over the library's calls.
 
 Subcommands: ``analyze`` (a plan file), ``explain`` (a statement on a server), ``advise``
-(indexes for a workload), ``audit`` (a database's indexes), ``rules`` (the rule reference) and
-``demo`` (the whole job on bundled plans and a throwaway server). Exit codes: 0 success, 1
+(indexes for a workload), ``audit`` (a database's indexes), ``logs`` (auto_explain server logs
+ranked by query), ``rules`` (the rule reference) and ``demo`` (the whole job on bundled plans
+and a throwaway server). Exit codes: 0 success, 1
 findings at or above ``--fail-on``, 2 usage or input errors (the message is one line, no
 traceback), 130 interrupted.
 """
