@@ -132,7 +132,7 @@ def _owned(lines: Iterator[Line], end: int | None, counts: Counts) -> Iterator[L
     for line in lines:
         if end is None or line.offset < end:
             counts.lines += 1
-            counts.bytes += len(line.text) + 1
+            counts.bytes += line.size
         yield line
 
 

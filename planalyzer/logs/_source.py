@@ -35,11 +35,12 @@ class Chunk:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One line of a log: 1-based number, byte offset of its start, text without the newline."""
+    """One line of a log: 1-based number, byte offset and size, text without the newline."""
 
     number: int
     offset: int
     text: str
+    size: int
 
 
 def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -121,5 +122,5 @@ def lines_of(chunk: Chunk) -> Iterator[Line]:
         for raw in f:
             number += 1
             text = raw.decode("utf-8", "replace")
-            yield Line(number, offset, text.rstrip("\r\n"))
+            yield Line(number, offset, text.rstrip("\r\n"), len(raw))
             offset += len(raw)
