@@ -66,10 +66,10 @@ def _connection(conn: Any) -> Iterator[Any]:
 
 
 def _statistics_advice(report: Report) -> list[str]:
-    from planalyzer.rules.finding import Severity
-
+    # every severity: a misestimate too small to warn about on its own still explains why the
+    # advisor could not prove an index (its costs rest on the same estimates)
     lines = []
-    for finding in report.at_least(Severity.WARNING):
+    for finding in report.findings:
         if finding.rule == "row-misestimate" and finding.suggestion:
             lines.append(f"  statistics: {finding.message}")
             lines.append(f"    do: {finding.suggestion}")
@@ -90,9 +90,12 @@ def _index_lines(conn: Any, plan: Plan) -> list[str]:
         return [f"  no index proposed: {str(err).splitlines()[0]}"]
     proven = [r for r in advice.recommendations if r.verifiable]
     if not proven:
-        reasons = sorted({r.code for r in advice.rejected})
-        why = f" (candidates rejected: {', '.join(reasons)})" if reasons else ""
-        return [f"  no index proven to help this statement{why}"]
+        lines = ["  no index proven to help this statement"]
+        for rejection in advice.rejected[:2]:
+            reason = " ".join(rejection.reason.split())
+            reason = reason if len(reason) <= 240 else reason[:239] + "…"
+            lines.append(f"    {rejection.candidate.definition}: {rejection.code}: {reason}")
+        return lines
     lines = []
     for rec in proven[:2]:
         ratio = (

@@ -85,6 +85,14 @@ def test_marker_budget_counts_captures(planalyzer_conn):
     with capture_queries(planalyzer_conn):
         customer_names(planalyzer_conn)
 
+def test_proven_fix_with_statistics_advice(planalyzer_conn):
+    import planalyzer as pa
+    from planalyzer.testing import assert_plan
+    plan = pa.explain(
+        planalyzer_conn, "SELECT * FROM customers WHERE country = %s AND city = %s", ["JP", "Tokyo"]
+    )
+    assert_plan(plan, conn=planalyzer_conn).no_seq_scan(on="customers")
+
 def test_proven_fix(planalyzer_conn):
     with capture_queries(planalyzer_conn) as captured:
         planalyzer_conn.execute("SELECT * FROM orders WHERE customer_id = %s", [42]).fetchall()
@@ -214,13 +222,14 @@ def test_user_apps_against_the_server(pytester, demo_dsn, monkeypatch, tmp_path)
         f"--junitxml={junit}",
     )
     out = result.stdout.str()
-    result.assert_outcomes(passed=3, failed=8)
+    result.assert_outcomes(passed=3, failed=9)
     failed = {line.split()[1] for line in out.splitlines() if line.startswith("FAILED ")}
     assert failed == {
         "test_psycopg_app.py::test_psycopg_n_plus_one",
         "test_psycopg_app.py::test_psycopg_budget",
         "test_psycopg_app.py::test_marker_budget_counts_captures",
         "test_psycopg_app.py::test_proven_fix",
+        "test_psycopg_app.py::test_proven_fix_with_statistics_advice",
         "test_sqlalchemy_app.py::test_sqlalchemy_n_plus_one",
         "test_sqlalchemy_app.py::test_sqlalchemy_budget_by_marker",
         "test_django_app.py::test_django_n_plus_one",
@@ -253,6 +262,11 @@ def test_user_apps_against_the_server(pytester, demo_dsn, monkeypatch, tmp_path)
     assert "customer_id" in proof
     assert "planner cost" in out
     assert "× cheaper" in out
+
+    # where the planner misestimates the rows, the statistics advice comes with the proof
+    stats = out[out.index("test_proven_fix_with_statistics_advice") :]
+    assert "  statistics: " in stats
+    assert "CREATE STATISTICS" in stats
 
     # the JSON report: every test that sent or checked statements, with plans and verdicts
     document = json.loads(report.read_text())

@@ -30,7 +30,7 @@ def test_statistics_advice_comes_from_the_misestimate_finding():
     lines = _statistics_advice(report)
     assert lines[0] == f"  statistics: {finding.message}"
     assert lines[1] == f"    do: {finding.suggestion}"
-    assert _statistics_advice(pa.analyze(pa.load(SEQ))) == []
+    assert not any("statistics:" in line for line in _statistics_advice(pa.analyze(pa.load(SEQ))))
 
 
 def test_without_statement_or_connection_the_message_says_why():
