@@ -10,7 +10,7 @@ import pytest
 
 import planalyzer as pa
 from planalyzer.logs.reservoir import RESERVOIR_SIZE
-from tests.unit.logs.logdata import FILES
+from tests.unit.logs.logdata import FILES, comparable
 from tests.unit.logs.test_logs_reservoir import bound, rank_error
 
 distributed = pytest.importorskip("distributed", reason="pip install 'planalyzer[dask]'")
@@ -25,20 +25,6 @@ def client():
         distributed.Client(cluster) as dask_client,
     ):
         yield dask_client
-
-
-def comparable(summary):
-    data = summary.to_dict(plans=True)
-    for key in ("engine", "partitions"):
-        data.pop(key)
-    data["total_ms"] = round(data["total_ms"], 6)
-    for group in data["groups"]:
-        for key in ("total_ms", "mean_ms"):
-            group[key] = round(group[key], 6)
-        for shape in group["plan_shapes"]:
-            shape["total_ms"] = round(shape["total_ms"], 6)
-            shape["mean_ms"] = round(shape["mean_ms"], 6)
-    return data
 
 
 def test_dask_equals_local_on_split_files(client, server_logs, tmp_path):

@@ -11,9 +11,10 @@ from tests.unit.logs.logdata import FILES
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# Run in a fresh interpreter so the peak (ru_maxrss) belongs to this one job only.
+# Run in a fresh interpreter and read its own high-water mark (VmHWM). Not ru_maxrss: Linux
+# carries that over from the parent across fork and exec, so it would report pytest's peak.
 _SCRIPT = """
-import json, resource, sys
+import json, sys
 import planalyzer as pa
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "summary":
@@ -22,7 +23,8 @@ if mode == "summary":
 else:  # what an implementation holding every entry would cost
     kept = list(pa.read_log(path))
     entries = len(kept)
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/status") as status:
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print(json.dumps({"entries": entries, "peak_mb": peak_kb / 1024}))
 """
 

@@ -86,3 +86,26 @@ def truth() -> dict[str, Truth]:
             marker, family_of(query), float(head.group(1)), query, plan_format, plan_json
         )
     return out
+
+
+def _rounded(value: Any) -> Any:
+    """Floats to 9 significant digits.
+
+    Sums of the same numbers in another order differ in the last bits, and merging partial
+    summaries adds them in another order.
+    """
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def comparable(summary: Any) -> dict[str, Any]:
+    """A summary's data for comparing engines: engine and partition count left out."""
+    data = summary.to_dict(plans=True)
+    data.pop("engine")
+    data.pop("partitions")
+    return _rounded(data)

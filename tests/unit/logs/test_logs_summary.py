@@ -15,7 +15,7 @@ from planalyzer.logs._source import chunks_of
 from planalyzer.logs.fingerprint import group_key
 from planalyzer.logs.reservoir import percentile
 from planalyzer.logs.summarize import summarize_chunk
-from tests.unit.logs.logdata import FILES, family_of, marker_of
+from tests.unit.logs.logdata import FILES, comparable, family_of, marker_of
 
 
 def by_family(path):
@@ -126,20 +126,6 @@ def test_top_keeps_the_heaviest_groups():
         pa.summarize_log(FILES["jsonlog"], engine="spark")
 
 
-def _comparable(summary):
-    data = summary.to_dict(plans=True)
-    data.pop("partitions")
-    data.pop("engine")
-    for group in data["groups"]:
-        group["total_ms"] = round(group["total_ms"], 6)
-        group["mean_ms"] = round(group["mean_ms"], 6)
-        for shape in group["plan_shapes"]:
-            shape["total_ms"] = round(shape["total_ms"], 6)
-            shape["mean_ms"] = round(shape["mean_ms"], 6)
-    data["total_ms"] = round(data["total_ms"], 6)
-    return data
-
-
 @pytest.mark.parametrize("fmt", FILES)
 @settings(max_examples=5, deadline=None)
 @given(chunk=st.integers(2_000, 60_000), order=st.randoms(use_true_random=False))
@@ -153,7 +139,7 @@ def test_merging_partial_summaries_in_any_order_equals_one_pass(fmt, chunk, orde
     for part in parts:
         merged.merge(part)
     assert merged.partitions == len(parts)
-    assert _comparable(merged.finish()) == _comparable(whole)
+    assert comparable(merged.finish()) == comparable(whole)
 
 
 def test_summary_to_dict_is_json_ready():
