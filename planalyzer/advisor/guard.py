@@ -342,6 +342,8 @@ def _ordered_walk(
     in_range = walk.sampled / walk.sample_fraction
     expected = min(in_range, limit.plan_rows * in_range / max(node.plan_rows, 1.0))
     real = walk.rows_read(limit.plan_rows)
+    if facts.row_estimate:
+        real = min(real, facts.row_estimate)  # a page sample scales up to a little over
     if real <= _RATIO * max(expected, 1.0):
         return False
     cost = float(plan.root.total_cost or 0.0)
