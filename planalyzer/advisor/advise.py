@@ -261,7 +261,7 @@ def _normalise(
     for position, item in enumerate(items):
         weight = float(weights[position]) if weights is not None else 1.0
         if weight < 0:
-            raise AdviceError(f"statement {position}: weights must not be negative")
+            raise AdviceError(f"statement {position + 1}: weights must not be negative")
         plan = report = None
         params: Any = None
         if isinstance(item, Report):
@@ -271,7 +271,7 @@ def _normalise(
         if plan is not None:
             if not plan.sql:
                 raise AdviceError(
-                    f"statement {position}: the plan carries no SQL; use planalyzer.explain(), "
+                    f"statement {position + 1}: the plan carries no SQL; use planalyzer.explain(), "
                     "or pass the SQL text"
                 )
             sql, params = plan.sql, plan.params
@@ -281,7 +281,7 @@ def _normalise(
             sql = item
         else:
             raise AdviceError(
-                f"statement {position}: expected SQL text, (sql, params), a Plan or a Report, "
+                f"statement {position + 1}: expected SQL text, (sql, params), a Plan or a Report, "
                 f"got {type(item).__name__}"
             )
         template = None
@@ -291,7 +291,7 @@ def _normalise(
         try:
             classify(sql)
         except UnsafeStatementError as err:
-            raise AdviceError(f"statement {position}: {err}") from err
+            raise AdviceError(f"statement {position + 1}: {err}") from err
         found.append(_Statement(position, sql, None, weight, plan, report, template))
     return found
 
@@ -302,7 +302,7 @@ def _bind(conn: psycopg.Connection[Any], sql: str, params: Any, position: int) -
         with psycopg.ClientCursor(conn) as cursor:
             return cursor.mogrify(sql, params)
     except (psycopg.Error, TypeError, KeyError, IndexError) as err:
-        raise AdviceError(f"statement {position}: cannot bind its parameters: {err}") from err
+        raise AdviceError(f"statement {position + 1}: cannot bind its parameters: {err}") from err
 
 
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)[sbt]|%[sbt]")
@@ -674,19 +674,21 @@ def _fixes(
         target = new_nodes[0].node_type if new_nodes else "index scan"
         for node in old_nodes[:1]:
             fixes.append(
-                f"statement {position}: {_node_label(node)} → {target} using {name}, "
+                f"statement {position + 1}: {_node_label(node)} → {target} using {name}, "
                 f"cost {_cost(before_plan.root.total_cost)} → {_cost(after.plan.root.total_cost)}"
             )
         sorts_before = [n for n in source.nodes() if n.node_type in ("Sort", "Incremental Sort")]
         sorts_after = [n for n in after.plan.nodes() if n.node_type in ("Sort", "Incremental Sort")]
         if len(sorts_after) < len(sorts_before):
-            fixes.append(f"statement {position}: {_node_label(sorts_before[0])} no longer needed")
+            fixes.append(
+                f"statement {position + 1}: {_node_label(sorts_before[0])} no longer needed"
+            )
         if statement.report is not None:
             fixed_ids = {n.id for n in old_nodes} | {n.id for n in sorts_before}
             for finding in statement.report.findings:
                 if finding.node_id in fixed_ids:
                     fixes.append(
-                        f"statement {position}: finding {finding.rule} on node "
+                        f"statement {position + 1}: finding {finding.rule} on node "
                         f"{finding.node_id}: {finding.message}"
                     )
     return fixes

@@ -43,12 +43,15 @@ def _recommendation(number: int, rec: Recommendation) -> list[str]:
         lines = [f"{number}. {rec.name} on {rec.table} (partitioned; per-partition migration)"]
     facts = [format_bytes(rec.size_bytes)]
     if rec.cost_before is not None and rec.cost_after is not None:
-        facts.append(f"cost {rec.cost_before:,.0f} → {rec.cost_after:,.0f}")
+        facts.append(
+            f"cost of the statements it serves {rec.cost_before:,.0f} → "
+            f"{rec.cost_after:,.0f} (unweighted)"
+        )
     if rec.queries:
         facts.append(
             "serves statement"
             + ("s " if len(rec.queries) > 1 else " ")
-            + ", ".join(str(q) for q in rec.queries)
+            + ", ".join(str(q + 1) for q in rec.queries)  # numbered from 1, like the list
         )
     if not rec.verifiable:
         facts.append("NOT VERIFIED (HypoPG cannot build it)")
@@ -75,7 +78,7 @@ def _query(query: QueryAdvice) -> str:
     ratio = query.improvement_ratio
     change = f"×{ratio:,.1f} cheaper" if ratio > 1.0001 else "unchanged"
     line = (
-        f"  [{query.position}] w={query.weight:g} cost {query.cost_before:,.0f} → "
+        f"  [{query.position + 1}] w={query.weight:g} cost {query.cost_before:,.0f} → "
         f"{query.cost_after:,.0f} ({change}; {_plan_label(before)} → {_plan_label(after)}; "
         f"{query.evidence})"
     )

@@ -6,19 +6,37 @@ ranked by query), ``rules`` (the rule reference) and ``demo`` (the whole job on 
 and a throwaway server). Exit codes: 0 success, 1
 findings at or above ``--fail-on``, 2 usage or input errors (the message is one line, no
 traceback), 130 interrupted.
+
+Adding a command: write ``planalyzer/cli/_<name>.py`` with ``register(sub, parents)``, which
+adds its subparser (``parents`` gives it ``--color`` and ``--width``) and sets
+``handler="planalyzer.cli._<name>:run"``, and ``run(args, console) -> int``; then list the
+module in `COMMAND_MODULES`. The built-in commands set their handler the same way, so the
+dispatch below never changes.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
-from planalyzer.cli._console import Console
+from planalyzer.cli._console import Console, UsageError
+from planalyzer.cli._width import DEFAULT_WIDTH, MIN_WIDTH, terminal_width, width_option
 from planalyzer.errors import PlanalyzerError
 
-__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "COMMAND_MODULES",
+    "EXIT_FINDINGS",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
+
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Modules that add a command (see the module docstring), after the built-in ones."""
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -72,7 +90,12 @@ def _output_options() -> argparse.ArgumentParser:
         help="colour the output (auto: only on a terminal, and not when NO_COLOR is set)",
     )
     parent.add_argument(
-        "--width", type=int, default=100, help="line width of the text output (default: 100)"
+        "--width",
+        type=width_option,
+        default=None,
+        metavar="COLUMNS",
+        help=f"line width of the text output, at least {MIN_WIDTH} (default: $COLUMNS, else "
+        f"the terminal's width, else {DEFAULT_WIDTH})",
     )
     return parent
 
@@ -102,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("file", metavar="FILE", help="the plan file, or - for standard input")
     _common_report_options(analyze)
+    analyze.set_defaults(handler="planalyzer.cli._analyze:run_analyze")
 
     explain = sub.add_parser(
         "explain",
@@ -131,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rollback does not undo (setval, pg_terminate_backend, ...; see docs/safety.md)",
     )
     _common_report_options(explain)
+    explain.set_defaults(handler="planalyzer.cli._analyze:run_explain")
 
     advise = sub.add_parser(
         "advise",
@@ -162,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write NNN_<index>.up.sql / .down.sql files into DIR",
     )
     advise.add_argument("--json", action="store_true", help="print the advice as JSON")
+    advise.set_defaults(handler="planalyzer.cli._advise:run_advise")
 
     audit = sub.add_parser(
         "audit",
@@ -173,13 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _dsn_option(audit)
     audit.add_argument("--json", action="store_true", help="print the audit as JSON")
+    audit.set_defaults(handler="planalyzer.cli._advise:run_audit")
 
-    sub.add_parser(
+    rules = sub.add_parser(
         "rules",
         parents=[output],
         help="print the rule reference (Markdown)",
         description="Print every rule with its documentation and thresholds, as Markdown.",
     )
+    rules.set_defaults(handler="planalyzer.cli:_run_rules")
 
     demo = sub.add_parser(
         "demo",
@@ -195,9 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only analyse the bundled plans; do not start a server",
     )
+    demo.set_defaults(handler="planalyzer.cli._demo:run_demo")
     from planalyzer.cli._logs import add_logs_parser
 
     add_logs_parser(sub, output)
+    sub.choices["logs"].set_defaults(handler="planalyzer.cli._logs:run_logs")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub, [output])
     return parser
 
 
@@ -205,9 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (the console script exits with it)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console(color=args.color)
+    if getattr(args, "width", None) is None:
+        args.width = terminal_width(sys.stdout)
+    console = Console(color=args.color, width=args.width)
     try:
         return _dispatch(args, console)
+    except UsageError as err:
+        console.note(f"planalyzer: error: {err}")
+        return EXIT_USAGE
     except PlanalyzerError as err:
         console.note(f"planalyzer: error: {_one_line(str(err))}")
         return EXIT_USAGE
@@ -227,31 +264,15 @@ def _one_line(text: str) -> str:
 
 
 def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    if args.command == "analyze":
-        from planalyzer.cli._analyze import run_analyze
+    """Import the command's module only now (a database driver is not needed for ``rules``)."""
+    module_name, _, function = args.handler.partition(":")
+    handler = getattr(importlib.import_module(module_name), function)
+    status: int = handler(args, console)
+    return status
 
-        return run_analyze(args, console)
-    if args.command == "explain":
-        from planalyzer.cli._analyze import run_explain
 
-        return run_explain(args, console)
-    if args.command == "advise":
-        from planalyzer.cli._advise import run_advise
+def _run_rules(args: argparse.Namespace, console: Console) -> int:
+    from planalyzer.rules.docs import render_rules_markdown
 
-        return run_advise(args, console)
-    if args.command == "audit":
-        from planalyzer.cli._advise import run_audit
-
-        return run_audit(args, console)
-    if args.command == "rules":
-        from planalyzer.rules.docs import render_rules_markdown
-
-        console.print(render_rules_markdown().rstrip())
-        return EXIT_OK
-    if args.command == "logs":
-        from planalyzer.cli._logs import run_logs
-
-        return run_logs(args, console)
-    from planalyzer.cli._demo import run_demo
-
-    return run_demo(args, console)
+    console.print(render_rules_markdown().rstrip(), fold=False)
+    return EXIT_OK

@@ -111,13 +111,13 @@ def run_advise(args: argparse.Namespace, console: Console) -> int:
             console=console,
         )
     if args.json:
-        console.print(json.dumps(_dump(advice), indent=2, default=str))
+        console.print(json.dumps(_dump(advice), indent=2, default=str), fold=False)
     else:
         console.print(str(advice))
         up, _down = advice.migration()
         if advice.recommendations:
             console.print("\n-- Migration (run outside a transaction block):")
-            console.print(up.rstrip())
+            console.print(up.rstrip(), fold=False)  # SQL stays exactly as written
     if args.migrations:
         written = advice.write_migration(args.migrations)
         for path in written:
@@ -169,7 +169,10 @@ def run_audit(args: argparse.Namespace, console: Console) -> int:
         result = audit(conn)
     if args.json:
         dump = getattr(result, "model_dump", None)
-        console.print(json.dumps(dump(mode="json") if dump else str(result), indent=2, default=str))
+        console.print(
+            json.dumps(dump(mode="json") if dump else str(result), indent=2, default=str),
+            fold=False,
+        )
     else:
         console.print(str(result))
     return 0

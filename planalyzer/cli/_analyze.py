@@ -8,17 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from planalyzer.cli._console import Console
+from planalyzer.cli._console import Console, UsageError
 from planalyzer.display.html import render_report_html
 from planalyzer.display.text import render_plan, render_report
-from planalyzer.errors import ConfigError, PlanParseError
+from planalyzer.errors import PlanParseError
 from planalyzer.plan.model import Plan
 from planalyzer.plan.parse import parse_all
 from planalyzer.rules.config import RuleConfig
 from planalyzer.rules.finding import Severity
 from planalyzer.rules.report import Report, analyze
 
-__all__ = ["emit_reports", "rule_config", "run_analyze", "run_explain"]
+__all__ = ["emit_reports", "report_document", "rule_config", "run_analyze", "run_explain"]
 
 
 def rule_config(disabled: list[str]) -> RuleConfig:
@@ -56,10 +56,10 @@ def emit_reports(
                 counts[severity.value] += n
         document: dict[str, Any] = {
             "source": source,
-            "statements": [report.to_dict() for report in reports],
+            "statements": [report_document(report) for report in reports],
             "counts": counts,
         }
-        console.print(json.dumps(document, indent=2, default=str))
+        console.print(json.dumps(document, indent=2, default=str), fold=False)
     else:
         for number, report in enumerate(reports, start=1):
             if len(reports) > 1:
@@ -78,6 +78,43 @@ def emit_reports(
     return _exit_status(reports, args.fail_on)
 
 
+def report_document(report: Report) -> dict[str, Any]:
+    """One statement's JSON: the report, each finding with its node's name and its problem.
+
+    ``problem`` is the 1-based number of the problem (`Report.problems`) the finding belongs
+    to, the same number the text and HTML views print; ``problems`` lists them with the time
+    each explains, counted once, and ``warnings`` says how far to trust the plan.
+    """
+    document = report.to_dict()
+    plan = report.plan
+    problems = report.problems()
+    problem_of: dict[int, int] = {}
+    for number, problem in enumerate(problems, start=1):
+        for finding in problem.findings:
+            problem_of[id(finding)] = number
+    for finding, data in zip(report.findings, document["findings"], strict=True):
+        node_id = finding.node_id
+        known = node_id is not None and 0 <= node_id < len(plan)
+        data["node_name"] = (
+            plan.node(node_id).display_name if known and node_id is not None else None
+        )
+        data["problem"] = problem_of.get(id(finding))
+    index = {id(f): i for i, f in enumerate(report.findings)}
+    document["problems"] = [
+        {
+            "number": number,
+            "severity": problem.severity.value,
+            "rule": problem.headline.rule,
+            "headline": index[id(problem.headline)],
+            "related": [index[id(f)] for f in problem.related],
+            "node_ids": list(problem.node_ids),
+            "impact_ms": problem.impact_ms,
+        }
+        for number, problem in enumerate(problems, start=1)
+    ]
+    return document
+
+
 def _write_html(path: Path, reports: list[Report], source: str) -> None:
     """A standalone page holding each statement's report view."""
     from planalyzer.display._escape import escape
@@ -91,7 +128,7 @@ def _write_html(path: Path, reports: list[Report], source: str) -> None:
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as err:
-        raise ConfigError("--html", f"cannot write {path}: {err.strerror or err}") from err
+        raise UsageError(f"--html: cannot write {path}: {err.strerror or err}") from err
 
 
 def run_analyze(args: argparse.Namespace, console: Console) -> int:

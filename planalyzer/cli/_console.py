@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +13,52 @@ from typing import TextIO
 
 from planalyzer.display.theme import use_color
 
-__all__ = ["Console"]
+__all__ = ["Console", "UsageError", "fold"]
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class UsageError(Exception):
+    """A command-line option's value cannot be used; the message names the option.
+
+    Raised by the commands and reported by `planalyzer.cli.main` as a one-line usage error
+    (exit status 2), like argparse's own.
+    """
+
+
+def fold(text: str, width: int | None) -> str:
+    r"""Fit every line of ``text`` into ``width`` columns (colour codes do not count).
+
+    The renderers already wrap to the width; this catches what they cannot (a very long
+    identifier, text from the advisor or the server), breaking only lines that are too long.
+
+    Example:
+        >>> fold("short\n" + "x" * 12, 10)
+        'short\nxxxxxxxxxx\n  xx'
+    """
+    if width is None:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        plain = _SGR.sub("", line)
+        if len(plain) <= width:
+            out.append(line)
+            continue
+        indent = " " * min(len(plain) - len(plain.lstrip()) + 2, width // 2)
+        out.extend(
+            textwrap.wrap(
+                plain,
+                width=width,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+                drop_whitespace=True,
+            )
+            or [plain[:width]]
+        )
+    return "\n".join(out)
+
+
+_fold = fold
 
 
 class Console:
@@ -27,13 +74,21 @@ class Console:
         color: str = "auto",
         out: TextIO | None = None,
         err: TextIO | None = None,
+        width: int | None = None,
     ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.color = use_color(self.out, color)
+        self.width = width
 
-    def print(self, text: str = "") -> None:
-        """A line (or block) of results."""
+    def print(self, text: str = "", *, fold: bool = True) -> None:
+        """A line (or block) of results, every line within the width.
+
+        ``fold=False`` writes the text as is (SQL to copy, Markdown); a JSON document (text
+        starting with ``{`` or ``[``) is never folded, since a folded string would not parse.
+        """
+        if fold and text.lstrip()[:1] not in ("{", "["):
+            text = _fold(text, self.width)
         self.out.write(text + "\n")
         self.out.flush()
 

@@ -100,13 +100,13 @@ def _live(args: argparse.Namespace, console: Console) -> None:
         console.print(
             "Skipped: the PostgreSQL 15 server binaries are not installed (looked in "
             "$PLANALYZER_PG_BIN and /usr/lib/postgresql/15/bin).\n"
-            f"Install them to see the advisor at work:  {install_hint()}"
+            f"Install them to see the advisor at work:\n  {install_hint()}"
         )
         return
     if not hypopg_available(bin_dir):
         console.print(
             f"Skipped: the HypoPG extension is not installed for the server in {bin_dir}.\n"
-            f"Install it with:  {install_hint()}"
+            f"Install it with:\n  {install_hint()}"
         )
         return
     try:
@@ -141,7 +141,7 @@ def _live_session(args: argparse.Namespace, console: Console) -> None:
             return
         up, _down = advice.migration()
         console.print("\nThe migration it writes (advice.migration()[0]):\n")
-        console.print(up.rstrip())
+        console.print(up.rstrip(), fold=False)  # SQL stays exactly as written
 
         console.print("\nBuilding the recommended indexes for real on the throwaway database:")
         for rec in advice.recommendations:

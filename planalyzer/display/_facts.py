@@ -7,6 +7,7 @@ wording shows up in both views and in both sets of snapshots.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,15 +21,40 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DiffRow",
+    "cost_line",
     "describe_rejected",
     "diff_headline",
     "diff_rows",
     "diff_value",
     "impact",
+    "impact_basis",
+    "io_timing_line",
     "node_details",
+    "node_role",
+    "readable_names",
     "skipped_rules",
     "statement_summary",
+    "timing_line",
+    "worker_lines",
 ]
+
+
+_HYPO_NAME = re.compile(r"<\d+>(?:btree|hash|gist|gin|brin|spgist)_([A-Za-z0-9_$]+)")
+
+
+def readable_names(text: str) -> str:
+    """HypoPG's internal index names (``<13566>btree_orders_customer_id``) made readable.
+
+    They are what the planner printed while an index was hypothetical; a reader needs the
+    table and columns part, and to know the index does not exist.
+
+    Example:
+        >>> readable_names("Index Scan using <13566>btree_orders_customer_id on orders")
+        'Index Scan using hypothetical index orders_customer_id on orders'
+    """
+    if "<" not in text:
+        return text
+    return _HYPO_NAME.sub(lambda m: f"hypothetical index {m.group(1)}", text)
 
 
 def node_details(node: PlanNode) -> Iterator[str]:
@@ -204,6 +230,129 @@ def describe_rejected(item: Any) -> str:
     return f"{sql}: {reason}" if reason else str(sql)
 
 
+def timing_line(node: PlanNode) -> str:
+    """Actual startup and total time per loop, and the inclusive time over all loops."""
+    if node.actual_total_time is None or not node.actual_loops:
+        return ""
+    loops = node.actual_loops
+    processes = node.parallel_processes
+    per, whole = "", "in all"
+    if processes > 1:
+        # Loops of a parallel node run side by side: the sum is not time the statement waited.
+        per = f" per loop ({fmt_count(loops)} loops in {processes} parallel processes)"
+        whole = "of wall time"
+    elif loops != 1:
+        per = f" per loop (× {fmt_count(loops)} loops)"
+    text = (
+        f"Actual Time: startup {fmt_ms(node.actual_startup_time)}, "
+        f"total {fmt_ms(node.actual_total_time)}{per}"
+    )
+    if node.inclusive_time_ms is not None and loops != 1:
+        text += f"; {fmt_ms(node.inclusive_time_ms)} {whole}"
+    return text
+
+
+def cost_line(node: PlanNode) -> str:
+    """The planner's estimate, printed for analysed plans too: cost range, rows, width."""
+    if node.total_cost is None:
+        return ""
+    parts = [f"Cost: {fmt_cost(node.startup_cost)}..{fmt_cost(node.total_cost)}"]
+    if node.plan_rows is not None:
+        parts.append(f"est rows {fmt_count(node.plan_rows)}")
+    if node.plan_width is not None:
+        parts.append(f"width {node.plan_width}")
+    return ", ".join(parts)
+
+
+def io_timing_line(node: PlanNode) -> str:
+    """``I/O Timings`` as psql prints them (track_io_timing), inclusive of children."""
+    groups = []
+    for kind, read, write in (
+        ("", node.io_read_time_ms, node.io_write_time_ms),
+        ("shared ", node.shared_io_read_time_ms, node.shared_io_write_time_ms),
+        ("local ", node.local_io_read_time_ms, node.local_io_write_time_ms),
+        ("temp ", node.temp_io_read_time_ms, node.temp_io_write_time_ms),
+    ):
+        parts = []
+        if read:
+            parts.append(f"read={read:,.3f}")
+        if write:
+            parts.append(f"write={write:,.3f}")
+        if parts:
+            groups.append(kind + " ".join(parts))
+    return f"I/O Timings: {', '.join(groups)} ms" if groups else ""
+
+
+def worker_lines(node: PlanNode) -> Iterator[str]:
+    """One line per parallel worker (EXPLAIN VERBOSE prints them): its time, rows and loops."""
+    for worker in node.workers or ():
+        parts = []
+        if worker.actual_total_time is not None:
+            parts.append(
+                f"time {fmt_ms(worker.actual_startup_time)}..{fmt_ms(worker.actual_total_time)}"
+            )
+        if worker.actual_rows is not None:
+            parts.append(f"rows {fmt_count(worker.actual_rows)}")
+        if worker.actual_loops is not None and worker.actual_loops != 1:
+            parts.append(f"loops {fmt_count(worker.actual_loops)}")
+        number = "?" if worker.worker_number is None else worker.worker_number
+        if parts:
+            yield f"Worker {number}: {'  '.join(parts)}"
+
+
+def node_role(node: PlanNode) -> str:
+    """What kind of input a node is to its parent when it is not an ordinary one.
+
+    A CTE body, an InitPlan (run once, its result used as a value) and a SubPlan (run per row
+    of its parent, or hashed) are not inputs the parent reads row by row; PostgreSQL names them
+    in ``Subplan Name`` (``CTE big``, ``InitPlan 1 (returns $0)``, ``SubPlan 2``).
+    """
+    name = node.subplan_name or ""
+    if name.startswith("CTE "):
+        return f"CTE {name[4:]}"
+    if name.startswith(("InitPlan", "SubPlan", "hashed SubPlan")):
+        return name
+    if node.parent_relationship in ("InitPlan", "SubPlan"):
+        return node.parent_relationship
+    return ""
+
+
+# Where each rule's impact figure comes from (the rules' own definitions, see their modules).
+_IMPACT_BASIS = {
+    "correlated-subplan": "the SubPlan's time over all its runs",
+    "hash-spill": "the time of the node that spilled",
+    "jit-overhead": "time spent compiling with JIT",
+    "large-offset": "the Limit input's time spent on rows the OFFSET threw away",
+    "lossy-bitmap": "the heap scan's own time, in proportion to the rows rechecked and dropped",
+    "nested-loop-blowup": "the inner side's time over all loops",
+    "poor-cache-hit": "time spent reading blocks (I/O timing; else the node's own time)",
+    "slow-planning": "planning time",
+    "slow-trigger": "time spent in the trigger",
+    "workers-not-launched": "the parallel section's time lost to workers that did not start",
+}
+_MISESTIMATE_BASIS = {
+    "nested_loop_inner": "the Nested Loop's own time plus its inner side's, which ran once per "
+    "misestimated outer row",
+    "join_exclusive": "the own time of the join planned from the estimate",
+}
+
+
+def impact_basis(finding: Finding) -> str:
+    """Where a finding's impact figure comes from, in a few words.
+
+    A finding's time is not its node's self time but what the rule holds the problem
+    responsible for; saying which keeps a reader from adding the figures up.
+    """
+    if finding.impact_ms is None:
+        if finding.impact_cost_share is not None:
+            return "the node's share of the plan's estimated cost"
+        return ""
+    if finding.rule == "row-misestimate":
+        basis = str(finding.evidence.get("impact_basis", ""))
+        return _MISESTIMATE_BASIS.get(basis, "the node's own time (children excluded)")
+    return _IMPACT_BASIS.get(finding.rule, "the node's own time (children excluded)")
+
+
 # --- plan comparison ------------------------------------------------------------------------
 
 
@@ -218,6 +367,9 @@ class DiffRow:
     after_value: str
     delta: float
     delta_text: str
+    before_id: int | None = None
+    after_id: int | None = None
+    changes: tuple[str, ...] = ()
 
 
 def diff_value(value: float | None, measure: str) -> str:
@@ -238,7 +390,8 @@ def diff_rows(diff: PlanDiff, *, limit: int = 12) -> list[DiffRow]:
 
     Changed, vanished and added nodes always qualify; a node done the same way qualifies when
     its figure moved by at least 5 % of the larger statement total (smaller moves are noise
-    between two runs).
+    between two runs), or when it works differently (sort method, batches, lossy blocks,
+    loops, workers) whatever its time did.
     """
     measure = diff.measure
     totals = (
@@ -250,17 +403,22 @@ def diff_rows(diff: PlanDiff, *, limit: int = 12) -> list[DiffRow]:
     rows: list[DiffRow] = []
     for match in diff.matches:
         delta = match.delta or 0.0
-        if not match.changed and abs(delta) < noise:
+        changes = tuple(match.changes())
+        telling = any(c.startswith(_TELLING) for c in changes)
+        if not match.changed and abs(delta) < noise and not telling:
             continue
         rows.append(
             DiffRow(
                 kind="changed" if match.changed else "matched",
-                before_label=f"#{match.before.id} {match.before.display_name}",
+                before_label=f"#{match.before.id} {readable_names(match.before.display_name)}",
                 before_value=diff_value(match.value_before, measure),
-                after_label=f"#{match.after.id} {match.after.display_name}",
+                after_label=f"#{match.after.id} {readable_names(match.after.display_name)}",
                 after_value=diff_value(match.value_after, measure),
                 delta=delta,
                 delta_text=_delta_text(delta, measure) if match.delta is not None else "",
+                before_id=match.before.id,
+                after_id=match.after.id,
+                changes=changes,
             )
         )
     for node in diff.vanished:
@@ -268,12 +426,13 @@ def diff_rows(diff: PlanDiff, *, limit: int = 12) -> list[DiffRow]:
         rows.append(
             DiffRow(
                 kind="vanished",
-                before_label=f"#{node.id} {node.display_name}",
+                before_label=f"#{node.id} {readable_names(node.display_name)}",
                 before_value=diff_value(value, measure),
                 after_label="(gone)",
                 after_value="",
                 delta=-(value or 0.0),
                 delta_text="",
+                before_id=node.id,
             )
         )
     for node in diff.added:
@@ -283,16 +442,20 @@ def diff_rows(diff: PlanDiff, *, limit: int = 12) -> list[DiffRow]:
                 kind="added",
                 before_label="(new)",
                 before_value="",
-                after_label=f"#{node.id} {node.display_name}",
+                after_label=f"#{node.id} {readable_names(node.display_name)}",
                 after_value=diff_value(value, measure),
                 delta=value or 0.0,
                 delta_text="",
+                after_id=node.id,
             )
         )
     # Structural changes first (they are the story), then by size of the change.
     order = {"changed": 0, "vanished": 1, "added": 1, "matched": 2}
     rows.sort(key=lambda r: (order[r.kind], -abs(r.delta)))
     return rows[:limit]
+
+
+_TELLING = ("sort ", "lossy", "hash batches", "loops", "workers", "disk")
 
 
 def _node_value(node: PlanNode, measure: str) -> float | None:

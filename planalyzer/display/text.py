@@ -14,7 +14,9 @@ from planalyzer.display._facts import (
     diff_headline,
     diff_rows,
     impact,
+    impact_basis,
     node_details,
+    readable_names,
     skipped_rules,
     statement_summary,
 )
@@ -58,11 +60,16 @@ MAX_INDENT_LEVELS = 24
 thousands of levels deep would make the text grow with the square of its depth."""
 
 
-def _indent(depth: int) -> str:
-    """The indentation of a node at ``depth``: three spaces a level, capped, then the level."""
-    if depth <= MAX_INDENT_LEVELS:
+def _indent(depth: int, width: int = WIDTH) -> str:
+    """The indentation of a node at ``depth``: three spaces a level, capped, then the level.
+
+    The cap shrinks with the width, so that even a deep node's text keeps room to wrap within
+    ``width`` (the CLI refuses widths below 50).
+    """
+    levels = max(0, min(MAX_INDENT_LEVELS, (width - 46) // 3))
+    if depth <= levels:
         return _INDENT * depth
-    return _INDENT * MAX_INDENT_LEVELS + f"(level {depth}) "
+    return _INDENT * levels + f"(level {depth}) "
 
 
 _CONDITION_LINES = 4  # a condition longer than this many wrapped lines is shortened with "…"
@@ -107,7 +114,8 @@ def render_node(node: PlanNode, *, width: int = WIDTH) -> str:
 
 def _header(node: PlanNode) -> list[tuple[str, str | None]]:
     """The header as (text, colour role) segments; the label is the first segment."""
-    segments: list[tuple[str, str | None]] = [(f"[{node.id}] {node.display_name}", "bold")]
+    label = readable_names(node.display_name)
+    segments: list[tuple[str, str | None]] = [(f"[{node.id}] {label}", "bold")]
     segments += [("  ", None), *_figures(node)]
     return segments
 
@@ -154,10 +162,10 @@ def _figures(node: PlanNode) -> list[tuple[str, str | None]]:
 def _wrap(text: str, first: str, rest: str, width: int, max_lines: int) -> list[str]:
     """Wrap ``text`` after ``first``, continuing under ``rest``; at most ``max_lines`` lines.
 
-    Deeply indented nodes keep at least 30 columns for their text, so a deep tree runs past
-    ``width`` rather than into one word per line.
+    Words longer than the room left are broken, so no line exceeds ``width`` when the
+    indentation leaves at least a few columns (`_indent` sees to that for the tree).
     """
-    width = max(width, len(first) + 30, len(rest) + 30)
+    width = max(width, len(first) + 8, len(rest) + 8)
     wrapper = textwrap.TextWrapper(
         width=width,
         initial_indent=first,
@@ -212,11 +220,13 @@ def render_plan(
             by_node.setdefault(finding.node_id, []).append(finding)
     gutter = "   " if report is not None or mark is not None else ""
     lines: list[str] = []
+    for warning in plan.warnings:
+        wrapped = _wrap(warning, "Warning: ", "  ", width, 4)
+        wrapped[0] = paint("Warning:", "warning") + wrapped[0][len("Warning:") :]
+        lines.extend(wrapped)
     for node in plan.nodes():
         lines.extend(_node_lines(node, by_node.get(node.id, []), mark, gutter, width, paint))
     lines.extend(_statement_lines(plan, width))
-    for warning in plan.warnings:  # how the plan was obtained: side effects ANALYZE ran ...
-        lines.extend(_wrap(warning, "Warning: ", "  ", width, 8))
     for finding in report.findings if report is not None else ():
         if finding.node_id is None:  # about the whole statement: JIT, triggers, planning
             head = f"{finding.severity.value.upper()} {finding.rule}: "
@@ -235,7 +245,7 @@ def _node_lines(
     paint: Painter,
 ) -> list[str]:
     """The header, the detail lines and the finding messages of one node."""
-    indent = _indent(node.depth)
+    indent = _indent(node.depth, width - len(gutter))
     arrow = "-> " if node.depth else ""
     # details sit under the node's name (blank where a deep node's level label stands)
     body = gutter + " " * (len(indent) + len(arrow)) + _INDENT
@@ -292,8 +302,14 @@ def _statement_lines(plan: Plan, width: int) -> list[str]:
     for trigger in plan.triggers or ():
         name = trigger.trigger_name or trigger.constraint_name or "?"
         on = f" on {trigger.relation}" if trigger.relation else ""
-        lines.append(
-            f"Trigger {name}{on}: time={fmt_ms(trigger.time_ms)} calls={fmt_count(trigger.calls)}"
+        lines.extend(
+            _wrap(
+                f"time={fmt_ms(trigger.time_ms)} calls={fmt_count(trigger.calls)}",
+                f"Trigger {name}{on}: ",
+                "  ",
+                width,
+                2,
+            )
         )
     if plan.jit is not None:
         total = plan.jit.total_ms
@@ -316,8 +332,13 @@ def render_finding(
     number: int | None = None,
     width: int = WIDTH,
     color: bool = False,
+    impact_of: Finding | None = None,
 ) -> str:
     """One finding as a short paragraph: what, where, how much, then what to do.
+
+    The time shown is the finding's impact (what the rule holds the problem responsible
+    for), labelled as such, with where the figure comes from when a plan is given;
+    ``impact_of`` names another finding whose impact stands for the whole problem.
 
     Example:
         >>> from planalyzer.rules.finding import Finding, Severity
@@ -325,7 +346,7 @@ def render_finding(
         ...             message="Seq Scan on orders reads 300,000 rows to keep 3.",
         ...             suggestion="CREATE INDEX ON orders (customer_id).", impact_ms=15.7)
         >>> print(render_finding(f))
-        WARNING seq-scan — node [3], 15.70 ms
+        WARNING seq-scan — node [3], impact 15.70 ms
            Seq Scan on orders reads 300,000 rows to keep 3.
            → CREATE INDEX ON orders (customer_id).
     """
@@ -335,15 +356,24 @@ def render_finding(
     if finding.node_id is not None:
         name = ""
         if plan is not None and 0 <= finding.node_id < len(plan.nodes()):
-            name = f" {plan.node(finding.node_id).display_name}"
+            name = f" {readable_names(plan.node(finding.node_id).display_name)}"
         where.append(f"node [{finding.node_id}]{name}")
-    where.append(impact(finding, plan))
+    source = impact_of or finding
+    explained = impact(source, plan)
     prefix = f"{number}. " if number is not None else ""
+    pad = " " * max(len(prefix), 3)
+    if explained and plan is None:
+        where.append(f"impact {explained}")
     head = f"{prefix}{finding.severity.value.upper()} {finding.rule}"
     where_text = ", ".join(w for w in where if w)
-    pad = " " * max(len(prefix), 3)
     lines = _wrap(f"{head} — {where_text}" if where_text else head, "", pad, width, 3)
     lines[0] = paint(head, role) + lines[0][len(head) :]
+    if explained and plan is not None:
+        basis = impact_basis(source)
+        lines.extend(
+            _wrap(f"{explained}{': ' + basis if basis else ''}", pad + "impact ", pad + "  ",
+                  width, 3)
+        )  # fmt: skip
     lines.extend(_wrap(finding.message, pad, pad, width, 6))
     if finding.suggestion:
         lines.extend(_wrap(finding.suggestion, pad + "→ ", pad + "  ", width, 6))
@@ -351,27 +381,61 @@ def render_finding(
 
 
 def render_report(report: Report, *, width: int = WIDTH, color: bool = False) -> str:
-    """The report as a DBA would write it: the statement in one line, then findings by impact.
+    """The report as a DBA would write it: the statement in one line, then problems by impact.
 
-    Each finding names its node, the time it explains (or its cost share without ANALYZE),
-    the message and the suggested remedy; findings that share a cause point at each other.
-    Rules that could not run on this plan are listed at the end.
+    Findings that share nodes form one problem (`Report.problems`): its headline finding is
+    written in full, with the time it explains counted once; the related findings follow as
+    evidence, one line each with the node they are about. Rules that could not run on this
+    plan are listed at the end.
     """
     plan = report.plan
+    paint = Painter(enabled=color)
     counts = report.counts()
     summary = ", ".join(f"{n} {s.value}" for s, n in reversed(counts.items()) if n)
     lines = _wrap(statement_summary(plan), "", "  ", width, 3)
+    for warning in plan.warnings:
+        wrapped = _wrap(warning, "Warning: ", "  ", width, 4)
+        wrapped[0] = paint("Warning:", "warning") + wrapped[0][len("Warning:") :]
+        lines.extend(wrapped)
+    problems = report.problems()
     if not report.findings:
         lines.append("No findings: nothing in this plan trips a rule.")
     else:
-        lines.append(f"Findings: {summary}, most time first.")
-    for number, finding in enumerate(report.findings, start=1):
+        noun = "problem" if len(problems) == 1 else "problems"
+        findings = "finding" if len(report.findings) == 1 else "findings"
+        lines.extend(
+            _wrap(
+                f"{len(problems)} {noun} ({len(report.findings)} {findings}: {summary}), "
+                "most time first.",
+                "",
+                "  ",
+                width,
+                2,
+            )
+        )
+    for number, problem in enumerate(problems, start=1):
         lines.append("")
-        lines.append(render_finding(finding, plan=plan, number=number, width=width, color=color))
-        causes = report.causes(finding)
-        if causes:
-            ids = ", ".join(f"{c.rule} at node [{c.node_id}]" for c in causes)
-            lines.extend(_wrap(ids, "   Related: ", "     ", width, 2))
+        lines.append(
+            render_finding(
+                problem.headline,
+                plan=plan,
+                number=number,
+                width=width,
+                color=color,
+                impact_of=max(
+                    problem.findings,
+                    key=lambda f: (f.impact_ms or 0.0, f is problem.headline),
+                ),
+            )
+        )
+        pad = " " * max(len(f"{number}. "), 3)
+        if problem.related:
+            lines.append(f"{pad}Evidence (related findings; their time is counted above):")
+        for finding in problem.related:
+            where = f" at node [{finding.node_id}]" if finding.node_id is not None else ""
+            head = f"{pad}- {finding.severity.value} {finding.rule}{where}: "
+            wrapped = _wrap(finding.message, head, pad + "  ", width, 3)
+            lines.extend(wrapped)
     skipped = skipped_rules(report.rules_skipped)
     if skipped:
         lines.append("")
@@ -398,6 +462,8 @@ def render_diff(diff: PlanDiff, *, width: int = WIDTH, limit: int = 12) -> str:
                  → #0 Index Scan using orders_customer_id_idx on orders  cost 8.44  (−7,445.56)
     """
     lines = _wrap(diff_headline(diff), "", "  ", width, 2)
+    for warning in diff.warnings:
+        lines.extend(_wrap(warning, "Warning: ", "  ", width, 4))
     rows = diff_rows(diff, limit=limit)
     for row in rows:
         tag = f"{row.kind:<9}"
@@ -417,6 +483,9 @@ def render_diff(diff: PlanDiff, *, width: int = WIDTH, limit: int = 12) -> str:
             lines.extend(
                 _wrap(f"→ {after}{change}", " " * len(tag), " " * (len(tag) + 2), width, 2)
             )
+        if row.changes:
+            pad = " " * len(tag)
+            lines.extend(_wrap("; ".join(row.changes), pad + "also: ", pad + "  ", width, 3))
     matched = len(diff.matches) - sum(1 for r in rows if r.kind in ("changed", "matched"))
     if matched > 0:
         lines.append(f"{matched} more matched node{'s' if matched != 1 else ''} barely changed.")

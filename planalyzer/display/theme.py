@@ -50,12 +50,18 @@ def use_color(stream: TextIO, choice: str = "auto") -> bool:
     """Whether to colour output written to ``stream``.
 
     ``always``/``never`` decide outright; ``auto`` colours a terminal only, and honours the
-    ``NO_COLOR`` convention (no-color.org) and ``TERM=dumb``.
+    ``FORCE_COLOR`` (force-color.org: non-empty and not ``0``/``false``, colour even a pipe,
+    as CI log viewers want) and ``NO_COLOR`` (no-color.org: non-empty, no colour)
+    conventions, then ``TERM=dumb``. ``FORCE_COLOR`` wins over ``NO_COLOR`` when both are
+    set, as in Node.js.
     """
     if choice == "always":
         return True
     if choice == "never":
         return False
+    force = os.environ.get("FORCE_COLOR")
+    if force and force.strip().lower() not in ("0", "false"):
+        return True
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)

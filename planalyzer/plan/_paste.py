@@ -18,6 +18,17 @@ _HEADER = re.compile(r"^\s*[│|]?\s*QUERY PLAN\s*[│|]?\s*$")
 _RULE = re.compile(r"^\s*[-─━═┌┐└┘├┤┬┴┼+|│╞╡╪]+\s*$")
 _FOOTER = re.compile(r"^\s*\(\d+ rows?\)\s*$")
 _ECHO = re.compile(r"^\s*EXPLAIN\b.*$", re.IGNORECASE)
+# What a psql session prints around a result: "\timing" lines, prompts (with the command typed
+# after them), and the messages of backslash commands such as \x.
+_TIMING = re.compile(r"^\s*Time: [\d.,]+ ms( \([^)]*\))?\s*$")
+_PROMPT = re.compile(r"^[\w.@:/\[\]-]+[=\-'\"(*!^][#>](?: |$)")
+_PSQL_NOTE = re.compile(
+    r"^(Expanded display is (on|off|used automatically)\.|Timing is (on|off)\.)$"
+)
+# psql's expanded (\x) output: a record header, then "column | value" lines, the column name
+# blank on continuation lines.
+_RECORD = re.compile(r"^\s*[-─]\[ RECORD \d+ \][-─+┬]*\s*$")
+_EXPANDED_CELL = re.compile(r"^\s*(?:QUERY PLAN)?\s*[|│] ?(.*)$")
 _TEXT_PLAN = re.compile(
     r"^\s*(->\s+)?[A-Z][A-Za-z ]+?(\s+on\s+\S+.*)?\s+\(cost=\d|^\s*[A-Z][A-Za-z ]+\s+\(actual time="
 )
@@ -33,7 +44,9 @@ def looks_like_text_explain(text: str) -> int | None:
 
 def unframe(text: str) -> str:
     """Strip client framing around a JSON plan; return text with the same number of lines."""
-    lines = text.splitlines()
+    lines = [_session_line(line) for line in text.splitlines()]
+    if any(_RECORD.match(line) for line in lines):
+        lines = _unexpand(lines)
     # Lines above the "QUERY PLAN" header (psql's \pset messages, an echoed multi-line EXPLAIN)
     # are never part of the cell; blank them, keeping the line count.
     header = next((i for i, line in enumerate(lines) if _HEADER.match(line)), None)
@@ -72,3 +85,24 @@ def _strip_cell(line: str) -> str:
     if body.startswith(" "):
         body = body[1:]
     return body
+
+
+def _session_line(line: str) -> str:
+    """Blank what a psql session adds between results: timing, prompts, psql's notes."""
+    if _TIMING.match(line) or _PSQL_NOTE.match(line.strip()):
+        return ""
+    if _PROMPT.match(line) and not line.lstrip().startswith(("{", "[", '"')):
+        return ""
+    return line
+
+
+def _unexpand(lines: list[str]) -> list[str]:
+    """Expanded output back to the aligned cell's lines: the value of each ``| value`` line."""
+    out: list[str] = []
+    for line in lines:
+        if _RECORD.match(line):
+            out.append("")
+            continue
+        cell = _EXPANDED_CELL.match(line)
+        out.append(" " + cell.group(1) if cell else line)
+    return out

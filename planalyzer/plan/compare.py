@@ -46,6 +46,29 @@ _FAMILIES = {
 }
 
 
+def _count(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _sort_text(node: PlanNode) -> str:
+    """``quicksort Memory 25 kB``: how a Sort sorted and where, or ``""``."""
+    if not node.sort_method:
+        return ""
+    space = ""
+    if node.sort_space_used_kb is not None:
+        space = f" {node.sort_space_type or ''} {_count(node.sort_space_used_kb)} kB"
+    return f"{node.sort_method}{space}".replace("  ", " ")
+
+
+def _relations(plan: Plan) -> set[str]:
+    return {n.relation for n in plan.nodes() if n.relation}
+
+
+def _statement_text(plan: Plan) -> str | None:
+    text = plan.query_text or plan.sql
+    return " ".join(text.split()).rstrip(";").lower() if text else None
+
+
 def _family(node: PlanNode) -> str:
     return _FAMILIES.get(node.node_type, node.node_type)
 
@@ -102,6 +125,58 @@ class NodeMatch:
         """Change of the rows the node produced over all loops, when both were analysed."""
         b, a = self.before.rows_total, self.after.rows_total
         return None if a is None or b is None else a - b
+
+    def changes(self) -> list[str]:
+        """What changed for this node besides its time or cost, one short phrase each.
+
+        Rows and loops, the heap blocks of a bitmap scan (exact and lossy), the sort method
+        and where it sorted, hash batches, memory and disk used, and the buffers the node
+        (with its children) touched; only figures both plans carry, and only when they differ.
+
+        Example:
+            >>> import planalyzer as pa
+            >>> sort = {"Node Type": "Sort", "Total Cost": 10.0, "Actual Total Time": 5.0,
+            ...         "Actual Rows": 100, "Actual Loops": 1, "Sort Method": "quicksort",
+            ...         "Sort Space Used": 25, "Sort Space Type": "Memory"}
+            >>> spill = {**sort, "Sort Method": "external merge", "Sort Space Type": "Disk",
+            ...          "Sort Space Used": 2048}
+            >>> compare(pa.parse({"Plan": spill}), pa.parse({"Plan": sort})).matches[0].changes()
+            ['sort external merge Disk 2,048 kB → quicksort Memory 25 kB']
+        """
+        out: list[str] = []
+        b, a = self.before, self.after
+        for label, before, after in (
+            ("rows", b.rows_total, a.rows_total),
+            ("loops", b.actual_loops, a.actual_loops),
+            ("est rows", b.plan_rows, a.plan_rows),
+            ("exact heap blocks", b.exact_heap_blocks, a.exact_heap_blocks),
+            ("lossy heap blocks", b.lossy_heap_blocks, a.lossy_heap_blocks),
+            (
+                "hash batches",
+                b.hash_batches or b.hashagg_batches,
+                a.hash_batches or a.hashagg_batches,
+            ),
+            ("memory kB", b.peak_memory_usage_kb, a.peak_memory_usage_kb),
+            ("disk kB", b.disk_usage_kb, a.disk_usage_kb),
+            ("heap fetches", b.heap_fetches, a.heap_fetches),
+            (
+                "rows removed by filter",
+                b.rows_removed_by_filter_total,
+                a.rows_removed_by_filter_total,
+            ),
+            ("shared hit", b.shared_hit_blocks, a.shared_hit_blocks),
+            ("shared read", b.shared_read_blocks, a.shared_read_blocks),
+            ("temp written", b.temp_written_blocks, a.temp_written_blocks),
+        ):
+            if before is not None and after is not None and before != after:
+                out.append(f"{label} {_count(before)} → {_count(after)}")
+        sort_b, sort_a = _sort_text(b), _sort_text(a)
+        if sort_b and sort_a and sort_b != sort_a:
+            out.append(f"sort {sort_b} → {sort_a}")
+        if b.workers_launched is not None and a.workers_launched is not None:
+            if b.workers_launched != a.workers_launched:
+                out.append(f"workers {b.workers_launched} → {a.workers_launched}")
+        return out
 
 
 @dataclass(frozen=True)
@@ -179,6 +254,45 @@ class PlanDiff:
     def added_scans(self) -> tuple[PlanNode, ...]:
         """Scans of the second plan that have no counterpart at all."""
         return tuple(n for n in self.added if "Scan" in n.node_type)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Reasons to doubt the comparison, one sentence each; empty when it looks sound.
+
+        Comparing two plans only makes sense for one statement: the views show these first
+        when the query texts differ or the plans read no relation in common, when only one
+        plan was timed, and when planner settings differ (which can explain the change).
+        """
+        out: list[str] = []
+        text_b, text_a = _statement_text(self.before), _statement_text(self.after)
+        if text_b is not None and text_a is not None and text_b != text_a:
+            out.append(
+                "The two plans are of different statements (their query texts differ): "
+                "the comparison matches nodes by relation and may mean little."
+            )
+        rel_b, rel_a = _relations(self.before), _relations(self.after)
+        if rel_b and rel_a and not rel_b & rel_a:
+            out.append(
+                "The two plans read no relation in common ("
+                + ", ".join(sorted(rel_b)[:4])
+                + " vs "
+                + ", ".join(sorted(rel_a)[:4])
+                + "): they are probably not of the same statement."
+            )
+        if self.before.timed != self.after.timed:
+            which = "first" if self.before.timed else "second"
+            out.append(f"Only the {which} plan has actual times, so plans are compared on cost.")
+        settings_b, settings_a = self.before.settings or {}, self.after.settings or {}
+        changed = sorted(
+            k for k in {*settings_b, *settings_a} if settings_b.get(k) != settings_a.get(k)
+        )
+        if changed:
+            shown = ", ".join(
+                f"{k} {settings_b.get(k, 'default')} → {settings_a.get(k, 'default')}"
+                for k in changed[:6]
+            )
+            out.append(f"Planner settings differ: {shown}.")
+        return out
 
     def match_before(self, node_id: int) -> NodeMatch | None:
         """The match of the first plan's node ``node_id``, or None when it vanished."""

@@ -21,6 +21,7 @@ __all__ = [
     "Thresholds",
     "escalate",
     "fmt_ms",
+    "fmt_part",
     "fmt_pct",
     "fmt_rows",
     "numeric_setting",
@@ -183,6 +184,20 @@ def fmt_ms(ms: float | None) -> str:
     if ms >= 10:
         return f"{ms:,.0f} ms"
     return f"{ms:.2g} ms" if ms < 1 else f"{ms:.1f} ms"
+
+
+def fmt_part(part_ms: float | None, total_ms: float | None) -> str:
+    """``146 ms of 151 ms``; ``all of the 16 ms`` when the two print the same.
+
+    Example:
+        >>> fmt_part(146.2, 151.0), fmt_part(15.98, 16.01)
+        ('146 ms of 151 ms', 'all of the 16 ms')
+    """
+    if fmt_ms(part_ms) == fmt_ms(total_ms) or (
+        part_ms is not None and total_ms and part_ms >= total_ms * 0.995
+    ):
+        return f"all of the {fmt_ms(total_ms)}"
+    return f"{fmt_ms(part_ms)} of {fmt_ms(total_ms)}"
 
 
 def fmt_pct(ratio: float) -> str:

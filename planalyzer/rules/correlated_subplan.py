@@ -28,7 +28,15 @@ from pydantic import Field
 
 from planalyzer.plan.model import PlanNode
 from planalyzer.rules._expressions import create_index_sql, index_columns, node_comparisons
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_ms,
+    fmt_part,
+    fmt_rows,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -156,8 +164,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         timing = ""
         if spent is not None and ctx.plan.total_time_ms:
             timing = (
-                f", {fmt_ms(spent)} of {fmt_ms(ctx.plan.total_time_ms)} "
-                f"({fmt_ms(per_loop)} per execution)"
+                f", {fmt_part(spent, ctx.plan.total_time_ms)} ({fmt_ms(per_loop)} per execution)"
             )
         name = node.subplan_name or "SubPlan"
         yield ctx.finding(

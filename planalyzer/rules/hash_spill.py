@@ -41,7 +41,7 @@ from planalyzer.rules._spec import (
     RuleContext,
     Thresholds,
     escalate,
-    fmt_ms,
+    fmt_part,
     fmt_rows,
     work_mem_kb_for,
 )
@@ -157,7 +157,7 @@ def _check_hash(
     planned = f" ({original} planned)" if original is not None else ""
     timing = ""
     if impact is not None and ctx.plan.total_time_ms:
-        timing = f", {fmt_ms(impact)} of {fmt_ms(ctx.plan.total_time_ms)} total"
+        timing = f", {fmt_part(impact, ctx.plan.total_time_ms)} total"
     what = f"Hash for {join.display_name}" if join is not None else node.display_name
     cond = f" on {join.hash_cond}" if join is not None and join.hash_cond else ""
     return ctx.finding(
@@ -220,7 +220,7 @@ def _check_aggregate(
     )
     timing = ""
     if impact is not None and ctx.plan.total_time_ms:
-        timing = f", {fmt_ms(impact)} of {fmt_ms(ctx.plan.total_time_ms)} total"
+        timing = f", {fmt_part(impact, ctx.plan.total_time_ms)} total"
     return ctx.finding(
         node,
         message=(

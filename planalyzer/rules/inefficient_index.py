@@ -36,7 +36,14 @@ from planalyzer.rules._expressions import (
     quote_relation,
     show_condition,
 )
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_part,
+    fmt_rows,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 _FILTERED_SCANS = frozenset({"Index Scan", "Index Only Scan", "Bitmap Heap Scan"})
@@ -147,7 +154,7 @@ def _check_filter(ctx: RuleContext, node: PlanNode) -> Finding | None:
     severity, share = _severity(ctx, node, base)
     timing = ""
     if node.exclusive_time_ms is not None and ctx.plan.total_time_ms:
-        timing = f", {fmt_ms(node.exclusive_time_ms)} of {fmt_ms(ctx.plan.total_time_ms)}"
+        timing = f", {fmt_part(node.exclusive_time_ms, ctx.plan.total_time_ms)}"
     fetched_how = "the bitmap" if node.node_type == "Bitmap Heap Scan" else "the index"
     return ctx.finding(
         node,
@@ -187,7 +194,7 @@ def _check_heap_fetches(ctx: RuleContext, node: PlanNode) -> Finding | None:
     severity, share = _severity(ctx, node, base)
     timing = ""
     if node.exclusive_time_ms is not None and ctx.plan.total_time_ms:
-        timing = f", {fmt_ms(node.exclusive_time_ms)} of {fmt_ms(ctx.plan.total_time_ms)}"
+        timing = f", {fmt_part(node.exclusive_time_ms, ctx.plan.total_time_ms)}"
     table = quote_relation(node)
     return ctx.finding(
         node,

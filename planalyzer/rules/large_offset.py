@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pydantic import Field
 
 from planalyzer.plan.model import PlanNode
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms, fmt_rows
+from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_part, fmt_rows
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -213,7 +213,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         source = _order_source(node)
         timing = ""
         if spent is not None and ctx.plan.total_time_ms:
-            timing = f", {fmt_ms(spent)} of {fmt_ms(ctx.plan.total_time_ms)} total"
+            timing = f", {fmt_part(spent, ctx.plan.total_time_ms)} total"
         yield ctx.finding(
             node,
             message=(

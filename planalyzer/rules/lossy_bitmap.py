@@ -35,7 +35,7 @@ from planalyzer.rules._spec import (
     RuleContext,
     Thresholds,
     escalate,
-    fmt_ms,
+    fmt_part,
     fmt_rows,
     work_mem_kb_for,
 )
@@ -105,7 +105,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         )
         timing = ""
         if own is not None and ctx.plan.total_time_ms:
-            timing = f", {fmt_ms(own)} of {fmt_ms(ctx.plan.total_time_ms)} total"
+            timing = f", {fmt_part(own, ctx.plan.total_time_ms)} total"
         yield ctx.finding(
             node,
             message=(

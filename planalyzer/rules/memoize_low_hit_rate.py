@@ -28,7 +28,7 @@ from pydantic import Field
 
 from planalyzer.plan.model import Plan, PlanNode
 from planalyzer.rules._expressions import comparisons, quote_relation
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms, fmt_rows
+from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_part, fmt_rows
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -113,7 +113,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         timing = ""
         if node.exclusive_time_ms is not None and ctx.plan.total_time_ms:
             timing = (
-                f", {fmt_ms(node.exclusive_time_ms)} of {fmt_ms(ctx.plan.total_time_ms)} "
+                f", {fmt_part(node.exclusive_time_ms, ctx.plan.total_time_ms)} "
                 "spent on the cache itself"
             )
         planner = f" where the planner expected {expected:.0%}" if expected is not None else ""

@@ -44,7 +44,14 @@ from planalyzer.rules._expressions import (
     node_comparisons,
     show_condition,
 )
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_part,
+    fmt_rows,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 _INDEX_SCANS = frozenset({"Index Scan", "Index Only Scan", "Bitmap Heap Scan"})
@@ -216,7 +223,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         message = (
             f"{node.display_name} ran its inner side ({inner.display_name}) {fmt_rows(loops)} "
             f"times and touched {fmt_rows(work)} rows{compared} to return {fmt_rows(returned)}, "
-            f"{fmt_ms(loop_ms)} of {fmt_ms(ctx.plan.total_time_ms)} with its inner side"
+            f"{fmt_part(loop_ms, ctx.plan.total_time_ms)} with its inner side"
             f"{because}."
         )
         steps = []

@@ -29,7 +29,7 @@ from pydantic import Field
 
 from planalyzer.plan.metrics import is_cte_body
 from planalyzer.plan.model import PlanNode
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms, fmt_pct
+from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms, fmt_part, fmt_pct
 from planalyzer.rules.finding import Finding, Severity
 
 BLOCK_KB = 8  # PostgreSQL's default page size (BLCKSZ 8192)
@@ -143,7 +143,7 @@ def _finding(
         )
     timing = ""
     if time_ms is not None and ctx.plan.total_time_ms and not statement:
-        timing = f", {fmt_ms(time_ms)} of {fmt_ms(ctx.plan.total_time_ms)} total"
+        timing = f", {fmt_part(time_ms, ctx.plan.total_time_ms)} total"
     if from_os:
         advice = (
             "The pages came from the OS cache, so the data fits in RAM but not in shared "

@@ -53,7 +53,14 @@ from planalyzer.rules._expressions import (
     quote_relation,
     show_condition,
 )
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, fmt_rows
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_part,
+    fmt_rows,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -186,7 +193,7 @@ def _scan_suggestion(ctx: RuleContext, node: PlanNode) -> str:
     if len(plain) == 1:
         col = plain[0].index_key
         return (
-            f"Refresh the statistics (ANALYZE {table};); if {plain[0].name} is skewed, "
+            f"Refresh the statistics with ANALYZE {table}. If {plain[0].name} is skewed, "
             f"sample it more finely: ALTER TABLE {table} ALTER COLUMN {col} SET STATISTICS "
             f"1000; ANALYZE {table};"
         )
@@ -342,7 +349,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             )
         timing = ""
         if impact is not None and ctx.plan.total_time_ms:
-            spent = f"{fmt_ms(impact)} of {fmt_ms(ctx.plan.total_time_ms)}"
+            spent = f"{fmt_part(impact, ctx.plan.total_time_ms)}"
             timing = {
                 "nested_loop_inner": f"; the nested loop it feeds spent {spent} on its inner side",
                 "join_exclusive": f"; the join above it took {spent}",

@@ -52,7 +52,7 @@ from planalyzer.rules._spec import (
     RuleContext,
     Thresholds,
     escalate,
-    fmt_ms,
+    fmt_part,
     fmt_rows,
     numeric_setting,
 )
@@ -376,7 +376,7 @@ def _check_analyzed(ctx: RuleContext, node: PlanNode) -> Finding | None:
         filtered = f" ({_pct(removed_ratio)} removed by filter `{show_condition(node.filter)}`)"
     timing = ""
     if node.exclusive_time_ms is not None and ctx.plan.total_time_ms:
-        timing = f", {fmt_ms(node.exclusive_time_ms)} of {fmt_ms(ctx.plan.total_time_ms)}"
+        timing = f", {fmt_part(node.exclusive_time_ms, ctx.plan.total_time_ms)}"
     if probe is not None:
         join, other_rows, _ = probe
         message = (

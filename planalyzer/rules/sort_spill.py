@@ -19,7 +19,14 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, escalate, fmt_ms, work_mem_kb_for
+from planalyzer.rules._spec import (
+    Rule,
+    RuleContext,
+    Thresholds,
+    escalate,
+    fmt_part,
+    work_mem_kb_for,
+)
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -83,7 +90,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         keys = ", ".join(node.sort_key or []) or "its key"
         timing = ""
         if node.exclusive_time_ms is not None and ctx.plan.total_time_ms:
-            timing = f", {fmt_ms(node.exclusive_time_ms)} of {fmt_ms(ctx.plan.total_time_ms)} total"
+            timing = f", {fmt_part(node.exclusive_time_ms, ctx.plan.total_time_ms)} total"
         yield ctx.finding(
             node,
             message=(

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 from pydantic import Field
 
-from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_ms
+from planalyzer.rules._spec import Rule, RuleContext, Thresholds, fmt_part
 from planalyzer.rules.finding import Finding, Severity
 
 
@@ -83,7 +83,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         known = {k: settings[k] for k in _SETTINGS if k in settings}
         timing = ""
         if section_ms is not None and ctx.plan.total_time_ms:
-            timing = f"; its subtree took {fmt_ms(section_ms)} of {fmt_ms(ctx.plan.total_time_ms)}"
+            timing = f"; its subtree took {fmt_part(section_ms, ctx.plan.total_time_ms)}"
         noted = ""
         if known:
             noted = " (this session has " + ", ".join(f"{k} = {v}" for k, v in known.items()) + ")"

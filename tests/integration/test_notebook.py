@@ -10,6 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.unit.display.html_check import assert_well_formed
+from tests.unit.display.tree import parse_tree
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "investigate_slow_query.ipynb"
 
@@ -58,6 +59,19 @@ def test_notebook_executes_and_shows_every_view(demo_dsn, monkeypatch):
     assert printed.startswith("Plan comparison: time")
     tree = "".join(o.get("text", "") for o in outputs_of("print(plan)"))
     assert "Seq Scan on orders o" in tree
+    problems = "".join(o.get("text", "") for o in outputs_of("for number, problem"))
+    assert problems.startswith("1. ")
+    assert " impact " in problems
+    navigation = "".join(o.get("text", "") for o in outputs_of("scan = plan.find("))
+    assert "nodes; the scan on orders is node" in navigation
+    assert "Seq Scan on orders o" in navigation
+    buffers = assert_well_formed(html_of("from IPython.display import HTML")).text
+    assert "Which nodes touch the most buffer blocks" in buffers
+    report_html = html_of("report = pa.analyze")
+    links = parse_tree(report_html)
+    hrefs = {e.attrs["href"][1:] for e in links.elements if e.tag == "a"}
+    assert hrefs
+    assert hrefs <= set(links.by_id)  # every finding/node link lands inside the view
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     assert _index_names(demo_dsn) == indexes_before  # the real build was rolled back

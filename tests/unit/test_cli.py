@@ -20,14 +20,23 @@ SPILL = PLANS / "sort-spill" / "fires--external-merge.json"
 QUIET = PLANS / "seq-scan" / "quiet--primary-key-lookup.json"
 
 
-def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None):
+def run(*args: str, stdin: str | None = None, env: dict[str, str | None] | None = None):
+    """The CLI in a subprocess; ``env`` values of None remove the variable."""
+    environ = {**os.environ, "NO_COLOR": ""}
+    environ.pop("COLUMNS", None)
+    environ.pop("FORCE_COLOR", None)
+    for key, value in (env or {}).items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
     return subprocess.run(
         [sys.executable, "-m", "planalyzer", *args],
         input=stdin,
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "NO_COLOR": "", **(env or {})},
+        env=environ,
         timeout=120,
         check=False,
     )
@@ -38,9 +47,11 @@ def test_analyze_prints_the_tree_then_the_findings():
     assert result.returncode == 0, result.stderr
     report = pa.analyze(pa.load(SPILL))
     out = result.stdout
-    assert out.index("[1] Sort") < out.index("Findings:")
-    for finding in report.findings:
-        assert f"{finding.severity.value.upper()} {finding.rule}" in out
+    assert out.index("[1] Sort") < out.index("most time first.")
+    for problem in report.problems():
+        assert f"{problem.severity.value.upper()} {problem.headline.rule}" in out
+        for finding in problem.related:
+            assert f"- {finding.severity.value} {finding.rule}" in out
     assert "\x1b[" not in out  # a pipe is not a terminal
 
 
@@ -64,7 +75,11 @@ def test_json_output_holds_the_report():
     report = pa.analyze(pa.load(SPILL))
     assert document["source"] == str(SPILL)
     (statement,) = document["statements"]
-    assert statement["findings"] == json.loads(json.dumps(report.to_dict()["findings"]))
+    findings = statement["findings"]
+    for added in findings:
+        added.pop("node_name")
+        added.pop("problem")
+    assert findings == json.loads(json.dumps(report.to_dict()["findings"]))
     assert document["counts"] == {s.value: n for s, n in report.counts().items()}
 
 
@@ -196,3 +211,118 @@ def test_parse_size_units():
     assert parse_size("1024") == 1024
     with pytest.raises(pa.ConfigError):
         parse_size("many")
+
+
+BIG = ROOT / "tests" / "corpus" / "pev2" / "very_large_plan_object_form.json"
+
+
+def test_json_findings_carry_their_node_name_and_problem():
+    result = run("analyze", str(BIG), "--json")
+    assert result.returncode == 0, result.stderr
+    (statement,) = json.loads(result.stdout)["statements"]
+    report = pa.analyze(pa.load(BIG))
+    problems = report.problems()
+    assert len(statement["problems"]) == len(problems)
+    for number, problem in enumerate(problems, start=1):
+        entry = statement["problems"][number - 1]
+        assert entry["impact_ms"] == problem.impact_ms
+        assert statement["findings"][entry["headline"]]["rule"] == problem.headline.rule
+        for index in [entry["headline"], *entry["related"]]:
+            assert statement["findings"][index]["problem"] == number
+    for data in statement["findings"]:
+        if data["node_id"] is not None:
+            assert data["node_name"] == report.plan.node(data["node_id"]).display_name
+    assert statement["warnings"] == []
+
+
+def _widths(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("width", [50, 64, 80, 140])
+def test_width_applies_to_every_line(width):
+    for args in (["analyze", str(BIG)], ["analyze", str(SPILL)], ["demo", "--offline"]):
+        result = run(*args, "--width", str(width))
+        assert result.returncode == 0, result.stderr
+        assert _widths(result.stdout) <= width, args
+
+
+def test_width_follows_columns_then_defaults_to_100_off_a_terminal():
+    assert _widths(run("analyze", str(BIG), env={"COLUMNS": "72"}).stdout) <= 72
+    wide = run("analyze", str(BIG)).stdout
+    assert 90 < _widths(wide) <= 100  # a pipe is not a terminal: 100 columns
+    assert _widths(run("analyze", str(BIG), "--width", "64", env={"COLUMNS": "200"}).stdout) <= 64
+
+
+@pytest.mark.parametrize("value", ["20", "49", "0", "-5", "wide"])
+def test_width_too_small_or_not_a_number_is_refused(value):
+    result = run("analyze", str(SPILL), "--width", value)
+    assert result.returncode == 2
+    assert "argument --width" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "painted"),
+    [
+        ({"FORCE_COLOR": "1"}, True),
+        ({"FORCE_COLOR": "0"}, False),
+        ({"FORCE_COLOR": ""}, False),
+        ({"NO_COLOR": "1"}, False),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True),
+    ],
+)
+def test_force_color_and_no_color_are_honoured(env, painted):
+    out = run("analyze", str(SPILL), env=env).stdout
+    assert ("\x1b[" in out) is painted
+    assert "\x1b[" not in run("analyze", str(SPILL), "--color", "never", env=env).stdout
+
+
+def test_html_error_names_the_html_option(tmp_path):
+    result = run("analyze", str(SPILL), "--html", str(tmp_path / "missing" / "r.html"))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("planalyzer: error: --html: cannot write")
+    assert "rule configuration" not in line
+
+
+_SPILL_JSON = json.dumps(json.loads(SPILL.read_text()), indent=2)
+
+
+def _aligned(text: str) -> str:
+    """``text`` as psql's aligned format prints a one-cell result, with '+' continuations."""
+    lines = text.splitlines()
+    width = max(len(line) for line in lines)
+    body = [f" {line:<{width}} +" for line in lines[:-1]] + [f" {lines[-1]}"]
+    return "\n".join([f"{'QUERY PLAN':^{width + 2}}", "-" * (width + 2), *body, "(1 row)", ""])
+
+
+def _expanded(text: str) -> str:
+    """``text`` as psql prints it in expanded display mode."""
+    lines = text.splitlines()
+    body = [f"QUERY PLAN | {lines[0]:<40} +"]
+    body += [f"           | {line:<40} +" for line in lines[1:-1]]
+    body += [f"           | {lines[-1]}"]
+    return "\n".join(["-[ RECORD 1 ]" + "-" * 40, *body])
+
+
+@pytest.mark.parametrize(
+    "paste",
+    [
+        "shop=# EXPLAIN (ANALYZE, FORMAT JSON) SELECT ...;\n"
+        + _aligned(_SPILL_JSON)
+        + "\nTime: 143.512 ms\nshop=# ",
+        _aligned(_SPILL_JSON) + "\nTime: 1,143.512 ms (00:01.144)\n",
+        "shop=# \\x\nExpanded display is on.\nshop=# EXPLAIN (FORMAT JSON) ...\n"
+        + _expanded(_SPILL_JSON)
+        + "\n\nTime: 143.512 ms\nshop=> ",
+    ],
+    ids=["aligned-timing-prompt", "aligned-timing", "expanded"],
+)
+def test_psql_session_pastes_are_read(paste):
+    result = run("analyze", "-", "--json", stdin=paste)
+    assert result.returncode == 0, result.stderr
+    (statement,) = json.loads(result.stdout)["statements"]
+    expected = pa.analyze(pa.load(SPILL))
+    assert [f["rule"] for f in statement["findings"]] == [f.rule for f in expected.findings]
+    assert statement["total_time_ms"] == expected.plan.total_time_ms

@@ -215,7 +215,7 @@ def test_bad_workloads_are_refused(aconn):
         advise(aconn, [])
     with pytest.raises(AdviceError, match="weights"):
         advise(aconn, ["SELECT 1", "SELECT 2"], weights=[1])
-    with pytest.raises(AdviceError, match="statement 0"):
+    with pytest.raises(AdviceError, match="statement 1"):  # numbered from 1, as printed
         advise(aconn, ["DROP TABLE orders"])
 
 

@@ -103,8 +103,10 @@ def test_report_lists_findings_then_the_tree_with_badges():
     plan = fixture("nested-loop-blowup/fires--underestimated-outer")
     parsed = assert_well_formed(render_report_html(hand_report(plan)))
     text = parsed.text
-    assert text.index("CRITICAL seq-scan") < text.index("WARNING row-misestimate")
-    assert text.index("WARNING row-misestimate") < text.index("#0Nested Loop")
+    # seq-scan names the misestimated node as related: one problem, the misestimate as evidence
+    assert text.index("1. CRITICAL seq-scan") < text.index("warning row-misestimate")
+    assert text.index("warning row-misestimate") < text.index("#0Nested Loop")
+    assert "2. INFO slow-planning" in text
     assert "→ CREATE INDEX ON stores (city)." in text
     assert "Not checked: jit-overhead (disabled)" in text
 

@@ -176,12 +176,19 @@ def test_report_marks_nodes_by_their_worst_severity_and_prints_messages():
 def test_report_reads_like_a_note_ranked_with_impact_and_suggestion():
     plan = fixture("nested-loop-blowup/fires--underestimated-outer")
     text = render_report(hand_report(plan))
-    first, second = text.index("1. CRITICAL seq-scan"), text.index("2. WARNING row-misestimate")
+    first, second = text.index("1. CRITICAL seq-scan"), text.index("2. INFO slow-planning")
     assert first < second
     share = plan.node(3).exclusive_time_ms / plan.total_time_ms
-    assert f"({share * 100:.0f}% of the statement)" in text
+    assert (
+        f"impact {plan.node(3).exclusive_time_ms:.0f} ms ({share * 100:.0f}% of the statement)"
+        in (text)
+    )
+    assert "the node's own time (children excluded)" in text
     assert "→ CREATE INDEX ON stores (city)." in text
-    assert "Related: row-misestimate at node [2]" in text
+    # the misestimate shares the scan's node: evidence of the same problem, its time not re-added
+    assert "Evidence (related findings; their time is counted above):" in text
+    assert "- warning row-misestimate at node [2]: Parallel Seq Scan" in text
+    assert "2 problems (3 findings: 1 critical, 1 warning, 1 info)" in text
     assert "Not checked: jit-overhead (disabled)" in text
     assert text.startswith(f"Statement: executed in {plan.execution_time_ms:.0f} ms")
 
