@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import textwrap
@@ -61,6 +62,18 @@ def fold(text: str, width: int | None) -> str:
 _fold = fold
 
 
+def _is_json(text: str) -> bool:
+    """True for a JSON document (``--json`` output), which must never be folded."""
+    body = text.strip()
+    if not (body[:1] in ("{", "[") and body[-1:] in ("}", "]")):
+        return False
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
+
+
 class Console:
     """The CLI's two streams, the colour decision, and a progress line for long runs.
 
@@ -87,7 +100,7 @@ class Console:
         ``fold=False`` writes the text as is (SQL to copy, Markdown); a JSON document (text
         starting with ``{`` or ``[``) is never folded, since a folded string would not parse.
         """
-        if fold and text.lstrip()[:1] not in ("{", "["):
+        if fold and not _is_json(text):
             text = _fold(text, self.width)
         self.out.write(text + "\n")
         self.out.flush()
