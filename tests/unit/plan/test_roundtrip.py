@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 
 import planalyzer as pa
-from tests.unit.plan.strategies import BLOCKS, GeneratedPlan, broken_inputs, plan_documents
+from planalyzer.testing.strategies import BLOCKS, GeneratedPlan, broken_inputs, plan_documents
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

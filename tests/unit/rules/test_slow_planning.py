@@ -36,12 +36,13 @@ def test_twelve_table_join_fires_and_names_the_raised_collapse_limit() -> None:
     (finding,) = assert_fires(plan, RULE)
     assert finding.node_id is None  # statement-level: planning belongs to no node
     ev = finding.evidence
-    assert ev["planning_time_ms"] == plan.planning_time_ms == 22.125
-    assert ev["planning_to_execution_ratio"] == 22.125 / plan.execution_time_ms
+    planning = plan.planning_time_ms
+    assert ev["planning_time_ms"] == planning > plan.execution_time_ms
+    assert ev["planning_to_execution_ratio"] == planning / plan.execution_time_ms
     scans = [n for n in plan.nodes() if n.relation_name and "Scan" in n.node_type]
     assert ev["relations_count"] == len(scans) == 12
-    assert finding.impact_ms == 22.125
-    assert finding.severity is pa.Severity.WARNING  # < 100 ms
+    assert finding.impact_ms == planning
+    assert finding.severity is (pa.Severity.WARNING if planning < 100 else pa.Severity.CRITICAL)
     assert "join_collapse_limit = 12" in finding.suggestion
     assert "prepared statements" in finding.suggestion
 
