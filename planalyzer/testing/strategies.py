@@ -196,7 +196,8 @@ def plan_documents(
     kids: list[list[int]] = [[] for _ in range(n)]
     for i in range(1, n):
         open_joins = [j for j in range(i) if kinds[j] in _JOINS and len(kids[j]) < 2]
-        if open_joins and draw(st.booleans()):
+        to_join: bool = draw(st.booleans())
+        if open_joins and to_join:
             parent = open_joins[-1]
         else:
             parent = draw(st.integers(min_value=0, max_value=i - 1))
