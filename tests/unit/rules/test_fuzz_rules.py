@@ -83,9 +83,10 @@ def test_every_rule_fires_on_some_generated_plan(rule_id: str) -> None:
         strategy,
         fires,
         settings=settings(
-            max_examples=300,
+            max_examples=500,
             deadline=None,
             database=None,
+            derandomize=True,  # the same search every run: a pass here is not luck
             phases=[Phase.generate],
             suppress_health_check=list(HealthCheck),
         ),
