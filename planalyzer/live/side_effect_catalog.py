@@ -109,6 +109,17 @@ WHERE t.tgenabled <> 'D'
 ORDER BY t.tgname, t.tgfoid, tree.level
 """
 
+# Foreign keys referencing the table, with their actions (pg_constraint.confdeltype/confupdtype:
+# c cascade, n set null, d set default; a no action and r restrict write nothing).
+_REFERENCING = """
+SELECT n.nspname, c.relname, f.confdeltype::text, f.confupdtype::text
+FROM pg_catalog.pg_constraint f
+JOIN pg_catalog.pg_class c ON c.oid = f.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE f.contype = 'f' AND f.confrelid = %s::oid
+ORDER BY n.nspname, c.relname
+"""
+
 # Bits of pg_trigger.tgtype (src/include/catalog/pg_trigger.h).
 _TRIGGER_EVENTS = {4: "INSERT", 8: "DELETE", 16: "UPDATE", 32: "TRUNCATE"}
 
@@ -188,7 +199,22 @@ class LiveSideEffectCatalog:
             )
             for row in self._rows(_TRIGGERS, [oid])
         )
-        return TableFacts(name, defaults, sequences, triggers)
+        cascades = tuple(
+            (event, write)
+            for schema, table, on_delete, on_update in self._rows(_REFERENCING, [oid])
+            for event, action in (("DELETE", on_delete), ("UPDATE", on_update))
+            if (write := _cascade(schema, table, event, action)) is not None
+        )
+        return TableFacts(name, defaults, sequences, triggers, cascades)
+
+
+def _cascade(schema: str, table: str, event: str, action: str) -> WriteTarget | None:
+    """The write a foreign-key action makes on the referencing table, or None."""
+    if action == "c":
+        return WriteTarget(schema, table, frozenset({event}))
+    if action in ("n", "d"):  # SET NULL / SET DEFAULT update the referencing rows
+        return WriteTarget(schema, table, frozenset({"UPDATE"}), set_default=action == "d")
+    return None
 
 
 def _function(row: tuple[Any, ...]) -> FunctionInfo:

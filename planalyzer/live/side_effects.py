@@ -3,11 +3,12 @@
 `assess` starts from the statement's parse tree and follows everything that executes with it:
 the functions it calls (resolved through the catalog like the server does: schema-qualified or
 along ``search_path``, overloads matched by argument count), the queries of the views it reads,
-and for each table it writes, the column defaults and identity sequences an INSERT uses and the
-triggers the write fires (on the table and its partitions or child tables). The bodies of
-user functions in SQL and PL/pgSQL (triggers included), view queries and constant query texts
-given to ``query_to_xml`` and kin are parsed with pglast and followed the same way, a few
-levels deep.
+and for each table it writes, the column defaults and identity sequences an INSERT uses, the
+triggers the write fires (on the table and its partitions or child tables) and the writes its
+foreign-key actions (``ON DELETE CASCADE``, ``SET NULL``, ``SET DEFAULT``) make elsewhere.
+The bodies of user functions in SQL and PL/pgSQL (triggers included), view queries and
+constant query texts given to ``query_to_xml`` and kin are parsed with pglast and followed
+the same way, a few levels deep.
 
 Each function found is classified by `planalyzer.live.function_classes`. The catalog is reached
 through the small `SideEffectCatalog` protocol, so the logic is tested with a fake one; the live
@@ -15,8 +16,8 @@ implementation is `planalyzer.live.side_effect_catalog`.
 
 Not followed (documented in docs/safety.md): C and other function bodies and SQL text built at
 run time (``EXECUTE`` of a non-constant string) — their functions are listed as user code
-instead —, operators and casts, CHECK constraints, row-level security policies, rules,
-foreign-key cascades into other tables, and the base table of a view written through.
+instead —, operators and casts, CHECK constraints, row-level security policies, rules, and the base
+table of a view written through.
 Functions marked STABLE or IMMUTABLE are taken at their word.
 """
 
@@ -155,12 +156,16 @@ class TableFacts:
             generation expression.
         sequences: sequences owned by its columns (identity columns, ``serial``).
         triggers: its enabled user triggers and those of its partitions and child tables.
+        cascades: writes its foreign-key actions make on referencing tables, as ``(event on
+            this table, write it causes)``: ``ON DELETE CASCADE`` gives ``("DELETE", a DELETE
+            on the referencing table)``, ``SET NULL``/``SET DEFAULT`` an UPDATE.
     """
 
     name: str
     defaults: tuple[tuple[str, str], ...] = ()
     sequences: tuple[SequenceRef, ...] = ()
     triggers: tuple[TriggerInfo, ...] = ()
+    cascades: tuple[tuple[str, WriteTarget], ...] = ()
 
 
 class SideEffectCatalog(Protocol):
@@ -447,7 +452,7 @@ def _views(search: _Search, level: list[_Work]) -> list[_Work]:
 
 
 def _table(search: _Search, target: WriteTarget, depth: int) -> list[_Work]:
-    """Triggers, defaults and identity sequences of one written table."""
+    """Triggers, defaults, identity sequences and foreign-key cascades of one written table."""
     key = (target.schema, target.table, target.events, target.set_default)
     if key in search.seen_tables:
         return []
@@ -455,16 +460,20 @@ def _table(search: _Search, target: WriteTarget, depth: int) -> list[_Work]:
     facts = search.catalog.table(target)
     if facts is None:
         return []
+    follow = []
+    cascades = [write for event, write in facts.cascades if event in target.events]
+    if cascades:
+        where = f"by a foreign-key action from {facts.name}"
+        follow.append(_Work(StatementCalls(targets=tuple(cascades)), where, depth))
     for trigger in facts.triggers:
         if trigger.events & target.events and trigger.function.schema not in CORE_SCHEMAS:
             where = f"trigger {trigger.name} on {trigger.table}"
             search.add(trigger.function.qualified, LIST_TRIGGER, where)
             search.queue_body(trigger.function, where, depth)
     if not (target.inserts or target.set_default):
-        return []
+        return follow
     for ref in facts.sequences:
         search.sequences.setdefault(ref.oid, ref)
-    follow = []
     for column, expression in facts.defaults:
         found = parse_calls(f"SELECT {expression}")
         if found is not None:

@@ -32,6 +32,12 @@ CREATE FUNCTION pa_side.lock_row() RETURNS trigger LANGUAGE plpgsql
     AS $$ BEGIN PERFORM pg_advisory_lock(NEW.id); RETURN NEW; END $$;
 CREATE TRIGGER lock_insert BEFORE INSERT ON pa_side.locked
     FOR EACH ROW EXECUTE FUNCTION pa_side.lock_row();
+CREATE TABLE pa_side.parents (id int PRIMARY KEY);
+CREATE TABLE pa_side.children (parent int REFERENCES pa_side.parents ON DELETE CASCADE);
+CREATE FUNCTION pa_side.note_delete() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN RETURN OLD; END $$;
+CREATE TRIGGER child_gone AFTER DELETE ON pa_side.children
+    FOR EACH ROW EXECUTE FUNCTION pa_side.note_delete();
 """
 
 
@@ -183,6 +189,14 @@ def test_refused_call_inside_a_plpgsql_trigger_is_found(db):
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
     ).fetchone()
     assert held == (0,)
+
+
+def test_trigger_reached_through_a_foreign_key_cascade_is_listed(db):
+    plan = explain(db, "DELETE FROM pa_side.parents")
+
+    listed = [w for w in plan.warnings if "pa_side.note_delete" in w]
+    assert len(listed) == 1
+    assert "trigger child_gone on pa_side.children" in listed[0]
 
 
 def test_plain_explain_is_never_refused_and_runs_nothing(db):

@@ -395,3 +395,34 @@ def test_plpgsql_function_with_only_runtime_sql_is_listed_not_refused():
     )
     catalog = FakeCatalog([*BUILTINS, dyn], bodies={dyn.oid: body})
     assert keys(run("SELECT dyn('x')", catalog)) == [("public.dyn", "user-volatile")]
+
+
+def test_foreign_key_cascades_reach_the_referencing_tables_triggers():
+    audit = user("audit_items", language="plpgsql")
+    cascade = WriteTarget("public", "items", frozenset({"DELETE"}))
+    nulling = WriteTarget("public", "notes", frozenset({"UPDATE"}))
+    catalog = FakeCatalog(
+        [],
+        tables={
+            "orders": _orders(cascades=(("DELETE", cascade), ("DELETE", nulling))),
+            "items": TableFacts(
+                "public.items",
+                triggers=(TriggerInfo("gone", "public.items", frozenset({"DELETE"}), audit),),
+            ),
+        },
+    )
+    assessment = run("DELETE FROM orders WHERE id = 1", catalog)
+    assert [(e.function, e.where) for e in assessment.effects] == [
+        ("public.audit_items", "trigger gone on public.items")
+    ]
+    asked = {(t.table, tuple(sorted(t.events))) for t in catalog.asked_tables}
+    assert asked == {("orders", ("DELETE",)), ("items", ("DELETE",)), ("notes", ("UPDATE",))}
+    catalog.asked_tables.clear()
+    run("UPDATE orders SET total = 1", catalog)  # the actions above are ON DELETE only
+    assert [t.table for t in catalog.asked_tables] == ["orders"]
+
+
+def test_self_referencing_cascade_terminates():
+    loop = WriteTarget(None, "orders", frozenset({"DELETE"}))
+    catalog = FakeCatalog([], tables={"orders": _orders(cascades=(("DELETE", loop),))})
+    assert run("DELETE FROM orders", catalog).effects == ()
