@@ -338,6 +338,11 @@ def _body(node: PlanNode, ctx: _Ctx) -> Markup:
                 cls="pa-output",
             )
         )
+    body = _cte_body(node, ctx.plan)
+    if body is not None:  # a CTE Scan reads rows the CTE's body produced elsewhere in the tree
+        lines.append(
+            el("div", el("span", "CTE body: ", cls="pa-k"), ctx.node_link(body.id), cls="pa-detail")
+        )
     findings = ctx.by_node.get(node.id, [])
     if ctx.messages:
         lines.extend(_finding_block(f, ctx) for f in findings)
@@ -349,6 +354,14 @@ def _body(node: PlanNode, ctx: _Ctx) -> Markup:
             el("div", el("span", "Findings: ", cls="pa-k"), _commas(links), cls="pa-detail")
         )
     return el("div", lines, cls="pa-body") if lines else Markup("")
+
+
+def _cte_body(node: PlanNode, plan: Plan) -> PlanNode | None:
+    """The node that computes the CTE a CTE Scan reads (its ``Subplan Name`` is ``CTE name``)."""
+    if node.node_type != "CTE Scan" or not node.cte_name:
+        return None
+    name = f"CTE {node.cte_name}"
+    return next((n for n in plan.nodes() if n.subplan_name == name), None)
 
 
 def _commas(items: list[Markup]) -> Markup:

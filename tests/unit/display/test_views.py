@@ -260,8 +260,20 @@ def test_workers_output_and_roles_are_shown():
     assert outputs
     assert all(e.tag == "details" and "open" not in e.attrs for e in outputs)
     ctes = pa.load(corpus_path("pev2/many_ctes.json"))
-    roles = [e.text for e in parse_tree(render_plan_html(ctes)).elements if "pa-role" in e.classes]
+    cte_tree = parse_tree(render_plan_html(ctes))
+    roles = [e.text for e in cte_tree.elements if "pa-role" in e.classes]
     assert any(r.startswith("CTE ") for r in roles)
+    # each CTE Scan links to the body that computes its rows
+    scans = [n for n in ctes.nodes() if n.node_type == "CTE Scan"]
+    assert scans
+    for reader in scans:
+        element = cte_tree.by_id[_node_id(cte_tree, reader.id)]
+        links = [e.attrs["href"][1:] for e in element.descendants if e.tag == "a"]
+        bodies = [cte_tree.by_id[link] for link in links if link in cte_tree.by_id]
+        assert any(
+            any(r.text == f"CTE {reader.cte_name}" for r in b.descendants if "pa-role" in r.classes)
+            for b in bodies
+        ), reader.cte_name
 
 
 def test_initplan_subplan_io_timings_and_query_text_are_shown():
