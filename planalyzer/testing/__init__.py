@@ -20,15 +20,40 @@ adds the ``explain``, ``planalyzer_config``, ``planalyzer_conn``, ``plan_checker
 ``planalyzer_report`` options (docs/pytest.md).
 """
 
-from planalyzer.testing._messages import PlanAssertionError
-from planalyzer.testing.assertions import DEFAULT_SEQ_SCAN_MIN_ROWS, PlanChecker, assert_plan
-from planalyzer.testing.capture import (
-    CapturedQueries,
-    CapturedStatement,
-    CheckedStatement,
-    capture_queries,
-)
-from planalyzer.testing.fixtures import ConnectionPlans, plan_fixture
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from planalyzer.testing._messages import PlanAssertionError
+    from planalyzer.testing.assertions import (
+        DEFAULT_SEQ_SCAN_MIN_ROWS,
+        PlanChecker,
+        assert_plan,
+    )
+    from planalyzer.testing.capture import (
+        CapturedQueries,
+        CapturedStatement,
+        CheckedStatement,
+        capture_queries,
+    )
+    from planalyzer.testing.fixtures import ConnectionPlans, plan_fixture
+
+# Loaded on first use (PEP 562), so that pytest loading the plugin (a submodule of this
+# package) in every run does not import the library: name -> defining module.
+_LAZY: dict[str, str] = {
+    "PlanAssertionError": "planalyzer.testing._messages",
+    "DEFAULT_SEQ_SCAN_MIN_ROWS": "planalyzer.testing.assertions",
+    "PlanChecker": "planalyzer.testing.assertions",
+    "assert_plan": "planalyzer.testing.assertions",
+    "CapturedQueries": "planalyzer.testing.capture",
+    "CapturedStatement": "planalyzer.testing.capture",
+    "CheckedStatement": "planalyzer.testing.capture",
+    "capture_queries": "planalyzer.testing.capture",
+    "ConnectionPlans": "planalyzer.testing.fixtures",
+    "plan_fixture": "planalyzer.testing.fixtures",
+}
 
 __all__ = [
     "DEFAULT_SEQ_SCAN_MIN_ROWS",
@@ -42,3 +67,17 @@ __all__ = [
     "capture_queries",
     "plan_fixture",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first access and cache the name here (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'planalyzer.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -20,6 +20,7 @@ from planalyzer.testing._messages import (
     render_statement,
     render_tree,
 )
+from planalyzer.testing._settings import MARKER_HELP
 
 if TYPE_CHECKING:
     from planalyzer.plan.model import Plan
@@ -27,14 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MARKER_HELP", "MarkerPolicy", "check_budgets", "check_plans", "policy_from"]
 
-MARKER_HELP = (
-    "planalyzer(fail_on='warning', ignore=(), max_queries=None, n_plus_one=None): fail the test "
-    "when plans it explains through planalyzer have findings at fail_on or above (None "
-    "switches the check off; ignore lists rule ids that never fail), when it sends more than "
-    "max_queries statements, or when one query runs n_plus_one times or more from one call "
-    "site (statements from capture_queries blocks and every SQLAlchemy engine / Django "
-    "connection)."
-)
 
 _MAX_PLANS = 5
 _TREE_LINES = 20

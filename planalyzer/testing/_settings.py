@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DSN_ENV",
+    "MARKER_HELP",
     "OPTIONS",
     "PluginSettings",
     "count_option",
@@ -27,6 +28,16 @@ __all__ = [
 ]
 
 DSN_ENV = "PLANALYZER_DSN"
+
+# here rather than in _marker, which imports the library: the plugin registers it in every run
+MARKER_HELP = (
+    "planalyzer(fail_on='warning', ignore=(), max_queries=None, n_plus_one=None): fail the test "
+    "when plans it explains through planalyzer have findings at fail_on or above (None "
+    "switches the check off; ignore lists rule ids that never fail), when it sends more than "
+    "max_queries statements, or when one query runs n_plus_one times or more from one call "
+    "site (statements from capture_queries blocks and every SQLAlchemy engine / Django "
+    "connection)."
+)
 
 OPTIONS: tuple[tuple[str, str], ...] = (
     (

@@ -50,8 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker and resolve the options once (bad values are usage errors)."""
-    from planalyzer.testing._marker import MARKER_HELP
-    from planalyzer.testing._settings import OPTIONS, resolve
+    from planalyzer.testing._settings import MARKER_HELP, OPTIONS, resolve
 
     config.addinivalue_line("markers", MARKER_HELP)
     names = [name for name, _ in OPTIONS]
