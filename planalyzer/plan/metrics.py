@@ -32,7 +32,6 @@ buffers of a node include its children. The formulas below follow from that
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,10 +39,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLOCK_FIELDS",
-    "NodeMetrics",
+    "PlanMetrics",
     "compute_metrics",
+    "estimate",
     "exclusive_time_rounding_ms",
     "inclusive_time_rounding_ms",
+    "per_loop_total",
 ]
 
 BLOCK_FIELDS = (
@@ -62,25 +63,78 @@ BLOCK_FIELDS = (
 _GATHER_TYPES = frozenset({"Gather", "Gather Merge"})
 
 
-@dataclass(slots=True)
-class NodeMetrics:
-    """Figures derived for one node; read them through the `PlanNode` properties."""
+class PlanMetrics:
+    """The figures that depend on the tree, for every node of one plan, indexed by node id.
 
-    parallel_processes: int = 1
-    inclusive_time_ms: float | None = None
-    exclusive_time_ms: float | None = None
-    exclusive_time_clamped_ms: float = 0.0
-    time_share: float | None = None
-    exclusive_cost: float | None = None
-    cost_share: float | None = None
-    rows_total: float | None = None
-    plan_rows_total: float | None = None
-    rows_removed_by_filter_total: float | None = None
-    rows_removed_by_join_filter_total: float | None = None
-    rows_removed_by_index_recheck_total: float | None = None
-    estimate_factor: float | None = None
-    estimate_direction: str | None = None
-    exclusive_blocks: dict[str, int] = field(default_factory=dict)
+    Stored as columns (one list per figure) rather than one object per node: cheaper to build
+    and to keep. Figures that only need the node's own keys (``rows_total``,
+    ``estimate_factor`` ...) are computed when read (`per_loop_total`, `estimate`), and
+    exclusive buffers on the first read of any of them. Read through the `PlanNode` properties.
+    """
+
+    __slots__ = (
+        "_blocks",
+        "_cte",
+        "clamped",
+        "counted",
+        "exclusive",
+        "exclusive_cost",
+        "inclusive",
+        "nodes",
+        "processes",
+    )
+
+    def __init__(self, nodes: tuple[PlanNode, ...]) -> None:
+        n = len(nodes)
+        self.nodes = nodes
+        self.processes: list[int] = [1] * n
+        self.inclusive: list[float | None] = [None] * n
+        self.exclusive: list[float | None] = [None] * n
+        self.clamped: list[float] = [0.0] * n
+        self.exclusive_cost: list[float | None] = [None] * n
+        self.counted: list[list[int] | None] = [None] * n  # children included in its figures
+        self._cte: dict[int, tuple[int, float]] = {}  # CTE scan -> (body, its share of it)
+        self._blocks: list[dict[str, int]] | None = None
+
+    def time_share(self, i: int) -> float | None:
+        """Node ``i``'s exclusive time as a fraction (0..1) of the root's time."""
+        root_time = self.inclusive[0]
+        mine = self.exclusive[i]
+        if mine is None or root_time is None:
+            return None
+        if root_time:
+            return min(mine / root_time, 1.0)
+        return 0.0
+
+    def cost_share(self, i: int) -> float | None:
+        """Node ``i``'s exclusive cost as a fraction (0..1) of the root's total cost."""
+        root_cost = self.nodes[0].total_cost
+        mine = self.exclusive_cost[i]
+        if not root_cost or mine is None:
+            return None
+        return min(mine / root_cost, 1.0)
+
+    def exclusive_blocks(self, i: int) -> dict[str, int]:
+        """Node ``i``'s own buffer counters (computed for the whole plan on first use)."""
+        if self._blocks is None:
+            self._blocks = _exclusive_blocks(self)
+        return self._blocks[i]
+
+
+def per_loop_total(node: PlanNode, value: float | None) -> float | None:
+    """A per-loop figure of ``node`` times its loops; None without ANALYZE or the figure."""
+    loops = node.actual_loops
+    if loops is None or value is None:
+        return None
+    return float(value) * loops
+
+
+def estimate(node: PlanNode) -> tuple[float | None, str | None]:
+    """(estimate factor, direction) of a node that ran; (None, None) otherwise."""
+    loops = node.actual_loops
+    if not loops or loops <= 0:
+        return None, None
+    return _estimate(node.actual_rows, node.plan_rows)
 
 
 def is_cte_body(node: PlanNode) -> bool:
@@ -154,144 +208,145 @@ def _estimate(actual: float | None, planned: float | None) -> tuple[float | None
 _RUN_BY_LEADER = frozenset({"InitPlan", "SubPlan"})
 
 
-def compute_metrics(nodes: tuple[PlanNode, ...]) -> list[NodeMetrics]:
-    """Compute `NodeMetrics` for ``nodes`` (a whole plan in pre-order); no recursion.
+def compute_metrics(nodes: tuple[PlanNode, ...], parents: list[int]) -> PlanMetrics:
+    """Compute the tree figures of ``nodes`` (a whole plan in pre-order); no recursion.
 
-    Returns the metrics in the same order; the parser attaches them to the nodes.
+    ``parents[i]`` is the index of node ``i``'s parent (-1 for the root).
     """
-    metrics = [NodeMetrics() for _ in nodes]
-    index = {id(n): i for i, n in enumerate(nodes)}
-    parents = [-1] * len(nodes)
-    counted: list[list[int]] = [[] for _ in nodes]  # children whose figures the node includes
+    metrics = PlanMetrics(nodes)
+    counted = metrics.counted
+    processes = metrics.processes
+    inclusive = metrics.inclusive
+    # Pass 1, pre-order: parallelism flows down from Gather nodes; each node's wall time.
     for i, node in enumerate(nodes):
-        parent = node.parent
-        if parent is not None:
-            parents[i] = p = index[id(parent)]
-            if not node.remote and not is_cte_body(node):
-                counted[p].append(i)
-
-    # Pass 1, pre-order: parallelism flows down from Gather nodes; per-node figures.
-    for i, node in enumerate(nodes):
-        m = metrics[i]
         p = parents[i]
-        if p < 0 or node.remote:
+        fields = node.__dict__  # the keys the node carries (model.py); getattr() is slower
+        remote = node.remote
+        if p < 0 or remote:
             inherited = 1
-        elif nodes[p].node_type in _GATHER_TYPES and node.parent_relationship not in _RUN_BY_LEADER:
-            inherited = _gather_processes(nodes[p])
         else:
-            inherited = metrics[p].parallel_processes
-        m.parallel_processes = _processes(node, inherited) if node.workers else inherited
-
-        loops = node.actual_loops
+            if not remote and not is_cte_body(node):
+                kids = counted[p]
+                if kids is None:
+                    counted[p] = [i]
+                else:
+                    kids.append(i)
+            parent = nodes[p]
+            if (
+                parent.node_type in _GATHER_TYPES
+                and fields.get("parent_relationship") not in _RUN_BY_LEADER
+            ):
+                inherited = _gather_processes(parent)
+            else:
+                inherited = processes[p]
+        workers = fields.get("workers")
+        mine = _processes(node, inherited) if workers else inherited
+        loops = fields.get("actual_loops")
         if loops is None:
+            processes[i] = mine
             continue
-        # the per-loop figures times loops; inlined, this loop runs once per node of the plan
-        m.rows_total = None if node.actual_rows is None else float(node.actual_rows) * loops
-        m.plan_rows_total = None if node.plan_rows is None else float(node.plan_rows) * loops
-        if node.rows_removed_by_filter is not None:
-            m.rows_removed_by_filter_total = float(node.rows_removed_by_filter) * loops
-        if node.rows_removed_by_join_filter is not None:
-            m.rows_removed_by_join_filter_total = float(node.rows_removed_by_join_filter) * loops
-        if node.rows_removed_by_index_recheck is not None:
-            m.rows_removed_by_index_recheck_total = (
-                float(node.rows_removed_by_index_recheck) * loops
-            )
-        if loops > 0:
-            m.estimate_factor, m.estimate_direction = _estimate(node.actual_rows, node.plan_rows)
-        if loops and m.parallel_processes > loops:
-            m.parallel_processes = max(int(loops), 1)  # n loops cannot keep more processes busy
-        if node.actual_total_time is not None:
-            m.inclusive_time_ms = _wall_time(node, float(loops), m.parallel_processes)
+        if loops and mine > loops:
+            mine = max(int(loops), 1)  # n loops cannot keep more processes busy
+        processes[i] = mine
+        total_time = fields.get("actual_total_time")
+        if total_time is not None:
+            if mine <= 1 or not workers:
+                inclusive[i] = float(total_time) * loops / mine
+            else:
+                inclusive[i] = _wall_time(node, float(loops), mine)
 
-    cte_share = _cte_shares(nodes, metrics, index)
+    cte_time = _cte_shares(metrics)
 
     # Pass 2: self figures (any order works now that inclusive figures are known).
+    exclusive = metrics.exclusive
+    clamped = metrics.clamped
+    exclusive_cost = metrics.exclusive_cost
     for i, node in enumerate(nodes):
-        m = metrics[i]
-        kids = counted[i]
-        body_time, body_blocks = cte_share.get(i, (0.0, {}))
-        if m.inclusive_time_ms is not None:
-            self_time = m.inclusive_time_ms - body_time
-            for c in kids:
-                self_time -= metrics[c].inclusive_time_ms or 0.0
+        included = counted[i] or ()
+        mine_time = inclusive[i]
+        if mine_time is not None:
+            self_time = mine_time - cte_time.get(i, 0.0)
+            for c in included:
+                self_time -= inclusive[c] or 0.0
             if self_time < 0:
-                m.exclusive_time_clamped_ms = -self_time
+                clamped[i] = -self_time
                 self_time = 0.0
-            m.exclusive_time_ms = self_time
-        fields = node.__dict__  # the validated fields; getattr() per block field is slower
-        if node.total_cost is not None:
-            cost = node.total_cost
-            for c in kids:
+            exclusive[i] = self_time
+        cost = node.total_cost
+        if cost is not None:
+            for c in included:
                 cost -= nodes[c].total_cost or 0.0
-            m.exclusive_cost = cost if cost > 0 else 0.0
-        if not kids and not body_blocks:  # a leaf, the commonest node: its own figures
-            m.exclusive_blocks = {
-                name: own if own > 0 else 0
-                for name in BLOCK_FIELDS
-                if (own := fields[name]) is not None
-            }
-            continue
-        kid_fields = [nodes[c].__dict__ for c in kids]
-        blocks = m.exclusive_blocks
-        for name in BLOCK_FIELDS:
-            own = fields[name]
-            if own is None:
-                continue
-            rest = own - body_blocks.get(name, 0)
-            for kid in kid_fields:
-                rest -= kid[name] or 0
-            blocks[name] = rest if rest > 0 else 0
-
-    _shares(nodes, metrics)
+            exclusive_cost[i] = cost if cost > 0 else 0.0
     return metrics
 
 
-def _cte_shares(
-    nodes: tuple[PlanNode, ...], metrics: list[NodeMetrics], index: dict[int, int]
-) -> dict[int, tuple[float, dict[str, int]]]:
-    """Split each CTE body's time and buffers among the CTE Scans that read it.
+def _exclusive_blocks(metrics: PlanMetrics) -> list[dict[str, int]]:
+    """Each node's buffer counters minus those of the children it includes, clamped at 0.
+
+    A CTE Scan also gives up its share of the CTE body's counters (see `_cte_shares`).
+    """
+    nodes = metrics.nodes
+    out: list[dict[str, int]] = []
+    for i, node in enumerate(nodes):
+        fields = node.__dict__
+        kids = metrics.counted[i] or ()
+        body = metrics._cte.get(i)
+        if not kids and body is None:  # a leaf, the commonest node: its own figures
+            out.append(
+                {
+                    name: own if own > 0 else 0
+                    for name in BLOCK_FIELDS
+                    if (own := fields.get(name)) is not None
+                }
+            )
+            continue
+        body_fields = nodes[body[0]].__dict__ if body is not None else {}
+        fraction = body[1] if body is not None else 0.0
+        kid_fields = [nodes[c].__dict__ for c in kids]
+        blocks: dict[str, int] = {}
+        for name in BLOCK_FIELDS:
+            own = fields.get(name)
+            if own is None:
+                continue
+            rest = own - round((body_fields.get(name) or 0) * fraction)
+            for kid in kid_fields:
+                rest -= kid.get(name) or 0
+            blocks[name] = rest if rest > 0 else 0
+        out.append(blocks)
+    return out
+
+
+def _cte_shares(metrics: PlanMetrics) -> dict[int, float]:
+    """Split each CTE body's time (and, later, buffers) among the CTE Scans that read it.
 
     The body runs when a scan first asks for rows beyond what is already stored, so the scan
     that read the most rows caused the most of it; shares are in proportion to rows read.
+    Returns each scan's share of body time; the fractions are kept for the buffers.
     """
-    bodies: dict[str, PlanNode] = {}
-    for node in nodes:
-        if is_cte_body(node) and node.subplan_name is not None:
-            bodies.setdefault(node.subplan_name[4:], node)
+    nodes = metrics.nodes
+    bodies: dict[str, int] = {}
     scans: dict[str, list[int]] = {}
     for i, node in enumerate(nodes):
-        if node.node_type == "CTE Scan" and node.cte_name in bodies:
+        name = node.subplan_name
+        if name is not None and name.startswith("CTE "):
+            bodies.setdefault(name[4:], i)
+        if node.node_type == "CTE Scan" and node.cte_name is not None:
             scans.setdefault(node.cte_name, []).append(i)
-    shares: dict[int, tuple[float, dict[str, int]]] = {}
+    shares: dict[int, float] = {}
     for name, scan_ids in scans.items():
-        body = bodies[name]
-        body_time = metrics[index[id(body)]].inclusive_time_ms or 0.0
-        weights = [max(metrics[i].rows_total or 0.0, 0.0) for i in scan_ids]
+        body = bodies.get(name)
+        if body is None:
+            continue
+        body_time = metrics.inclusive[body] or 0.0
+        weights = [
+            max(per_loop_total(nodes[i], nodes[i].actual_rows) or 0.0, 0.0) for i in scan_ids
+        ]
         total_weight = sum(weights)
         for i, weight in zip(scan_ids, weights, strict=True):
             fraction = weight / total_weight if total_weight > 0 else 1.0 / len(scan_ids)
-            blocks = {
-                f: round((getattr(body, f) or 0) * fraction)
-                for f in BLOCK_FIELDS
-                if getattr(body, f) is not None
-            }
-            shares[i] = (body_time * fraction, blocks)
+            metrics._cte[i] = (body, fraction)
+            shares[i] = body_time * fraction
     return shares
-
-
-def _shares(nodes: tuple[PlanNode, ...], metrics: list[NodeMetrics]) -> None:
-    """Each node's share of the statement's node time and of the root's cost."""
-    if not nodes:
-        return
-    root_time = metrics[0].inclusive_time_ms
-    root_cost = nodes[0].total_cost
-    for m in metrics:
-        if root_time and m.exclusive_time_ms is not None:
-            m.time_share = min(m.exclusive_time_ms / root_time, 1.0)
-        elif root_time == 0 and m.exclusive_time_ms is not None:
-            m.time_share = 0.0
-        if root_cost and m.exclusive_cost is not None:
-            m.cost_share = min(m.exclusive_cost / root_cost, 1.0)
 
 
 # EXPLAIN prints per-loop times with 3 decimals (ExplainPropertyFloat(..., 3, ...) in explain.c),

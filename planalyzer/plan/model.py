@@ -16,15 +16,25 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from planalyzer.plan.metrics import PlanMetrics, estimate, per_loop_total
 from planalyzer.plan.node_types import NODE_TYPES, normalize, resolve
 
 if TYPE_CHECKING:
     import networkx
 
-    from planalyzer.plan.metrics import NodeMetrics
     from planalyzer.plan.shape import PlanShape
 
-__all__ = ["JitInfo", "Plan", "PlanNode", "Trigger", "Worker"]
+__all__ = [
+    "FIELD_BY_KEY",
+    "KEY_BY_FIELD",
+    "NODE_FIELDS",
+    "JitInfo",
+    "Plan",
+    "PlanNode",
+    "Trigger",
+    "Worker",
+    "new_node",
+]
 
 Number = int | float
 """PostgreSQL prints some figures as integers in one version and decimals in another
@@ -234,7 +244,8 @@ class PlanNode(_Raw):
     _children: tuple[PlanNode, ...] = PrivateAttr(())
     _parent: PlanNode | None = PrivateAttr(None)
     _remote: bool = PrivateAttr(False)  # noqa: FBT003 - PrivateAttr default
-    _metrics: NodeMetrics | None = PrivateAttr(None)
+    _metrics: PlanMetrics | None = PrivateAttr(None)
+    _source: dict[str, Any] | None = PrivateAttr(None)  # the keys as given, when coerced
 
     __eq__ = object.__eq__  # identity: nodes link to their parent, see Plan
     __hash__ = object.__hash__
@@ -248,6 +259,12 @@ class PlanNode(_Raw):
         from planalyzer.display.text import render_node  # faces render the model
 
         return render_node(self)
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Keys the server printed that this version of planalyzer does not model."""
+        own = {k: v for k, v in self.__dict__.items() if k not in NODE_FIELDS and k != "Plans"}
+        return own | (self.__pydantic_extra__ or {})
 
     # --- tree -----------------------------------------------------------------------------
     @property
@@ -312,115 +329,126 @@ class PlanNode(_Raw):
         return label
 
     # --- derived metrics (see planalyzer.plan.metrics for the formulas) ---------------------
-    def _m(self) -> NodeMetrics:
-        metrics: NodeMetrics | None = self.__pydantic_private__["_metrics"]  # type: ignore[index]
+    def _m(self) -> tuple[PlanMetrics, int]:
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics | None = private["_metrics"]
         assert metrics is not None, "metrics are attached by planalyzer.plan.parse"
-        return metrics
+        return metrics, private["_id"]
 
     @property
     def inclusive_time_ms(self) -> float | None:
         """Wall-clock time spent in this node and its children, loops and workers accounted."""
-        return self._m().inclusive_time_ms
+        metrics, i = self._m()
+        return metrics.inclusive[i]
 
     @property
     def exclusive_time_ms(self) -> float | None:
         """Self time: this node's wall-clock time minus its children's (never negative)."""
-        return self._m().exclusive_time_ms
+        metrics, i = self._m()
+        return metrics.exclusive[i]
 
     @property
     def exclusive_time_clamped_ms(self) -> float:
         """How much negative self time was clamped to zero (rounding, CTE sharing); 0 if none."""
-        return self._m().exclusive_time_clamped_ms
+        metrics, i = self._m()
+        return metrics.clamped[i]
 
     @property
     def time_share(self) -> float | None:
         """This node's exclusive time as a fraction (0..1) of the statement's total time."""
-        return self._m().time_share
+        metrics, i = self._m()
+        return metrics.time_share(i)
 
     @property
     def exclusive_cost(self) -> float | None:
         """Total cost minus the children's total cost: the planner's idea of self work."""
-        return self._m().exclusive_cost
+        metrics, i = self._m()
+        return metrics.exclusive_cost[i]
 
     @property
     def cost_share(self) -> float | None:
         """Exclusive cost as a fraction (0..1) of the root's total cost."""
-        return self._m().cost_share
+        metrics, i = self._m()
+        return metrics.cost_share(i)
 
     @property
     def rows_total(self) -> float | None:
         """Actual rows over all loops (``Actual Rows`` x ``Actual Loops``)."""
-        return self._m().rows_total
+        return per_loop_total(self, self.actual_rows)
 
     @property
     def plan_rows_total(self) -> float | None:
         """Estimated rows over all actual loops (``Plan Rows`` x ``Actual Loops``)."""
-        return self._m().plan_rows_total
+        return per_loop_total(self, self.plan_rows)
 
     @property
     def rows_removed_by_filter_total(self) -> float | None:
         """Rows a Filter discarded over all loops (PostgreSQL prints a per-loop average)."""
-        return self._m().rows_removed_by_filter_total
+        return per_loop_total(self, self.rows_removed_by_filter)
 
     @property
     def rows_removed_by_join_filter_total(self) -> float | None:
         """Rows a Join Filter discarded over all loops."""
-        return self._m().rows_removed_by_join_filter_total
+        return per_loop_total(self, self.rows_removed_by_join_filter)
 
     @property
     def rows_removed_by_index_recheck_total(self) -> float | None:
         """Rows an index recheck discarded over all loops."""
-        return self._m().rows_removed_by_index_recheck_total
+        return per_loop_total(self, self.rows_removed_by_index_recheck)
 
     @property
     def estimate_factor(self) -> float | None:
         """How far the row estimate was off per loop, as a factor >= 1 (None without ANALYZE)."""
-        return self._m().estimate_factor
+        return estimate(self)[0]
 
     @property
     def estimate_direction(self) -> str | None:
         """``"under"`` (more rows than planned), ``"over"``, ``"exact"``, or None."""
-        return self._m().estimate_direction
+        return estimate(self)[1]
+
+    def _blocks(self) -> dict[str, int]:
+        metrics, i = self._m()
+        return metrics.exclusive_blocks(i)
 
     @property
     def exclusive_shared_hit_blocks(self) -> int | None:
         """Shared buffer hits of this node alone (BUFFERS are cumulative up the tree)."""
-        return self._m().exclusive_blocks.get("shared_hit_blocks")
+        return self._blocks().get("shared_hit_blocks")
 
     @property
     def exclusive_shared_read_blocks(self) -> int | None:
         """Shared blocks read (not found in shared buffers) by this node alone."""
-        return self._m().exclusive_blocks.get("shared_read_blocks")
+        return self._blocks().get("shared_read_blocks")
 
     @property
     def exclusive_shared_dirtied_blocks(self) -> int | None:
         """Shared blocks dirtied by this node alone."""
-        return self._m().exclusive_blocks.get("shared_dirtied_blocks")
+        return self._blocks().get("shared_dirtied_blocks")
 
     @property
     def exclusive_shared_written_blocks(self) -> int | None:
         """Shared blocks written by this node alone."""
-        return self._m().exclusive_blocks.get("shared_written_blocks")
+        return self._blocks().get("shared_written_blocks")
 
     @property
     def exclusive_temp_read_blocks(self) -> int | None:
         """Temporary-file blocks read by this node alone."""
-        return self._m().exclusive_blocks.get("temp_read_blocks")
+        return self._blocks().get("temp_read_blocks")
 
     @property
     def exclusive_temp_written_blocks(self) -> int | None:
         """Temporary-file blocks written by this node alone."""
-        return self._m().exclusive_blocks.get("temp_written_blocks")
+        return self._blocks().get("temp_written_blocks")
 
     @property
     def exclusive_local_hit_blocks(self) -> int | None:
         """Local (temporary table) buffer hits of this node alone."""
-        return self._m().exclusive_blocks.get("local_hit_blocks")
+        return self._blocks().get("local_hit_blocks")
 
     @property
     def exclusive_local_read_blocks(self) -> int | None:
         """Local (temporary table) blocks read by this node alone."""
-        return self._m().exclusive_blocks.get("local_read_blocks")
+        return self._blocks().get("local_read_blocks")
 
     @property
     def executed(self) -> bool | None:
@@ -432,7 +460,8 @@ class PlanNode(_Raw):
     @property
     def parallel_processes(self) -> int:
         """How many processes ran this node at once (1 outside a Gather)."""
-        return self._m().parallel_processes
+        metrics, i = self._m()
+        return metrics.processes[i]
 
     def walk(self) -> Iterator[PlanNode]:
         """This node and its descendants, pre-order, without recursion."""
@@ -444,35 +473,65 @@ class PlanNode(_Raw):
 
 
 def _init_node_links(self: PlanNode, context: Any, /) -> None:
-    """Set a new node's tree links to their defaults, the parser fills them in afterwards.
+    """Give a node validated by pydantic (``PlanNode.model_validate``) its tree links.
 
-    Replaces pydantic's generic private-attribute initialiser for `PlanNode`, which resolves and
-    copies each default one by one and cost more per node than validating the node itself
-    (benchmarks/README.md). The tree links are the private attributes declared above.
+    The parser does not validate through pydantic on the fast path (see `new_node`); this
+    keeps a node built the generic way usable, with the same defaults.
     """
-    object.__setattr__(
-        self,
-        "__pydantic_private__",
-        {
-            "_id": 0,
-            "_depth": 0,
-            "_children": (),
-            "_parent": None,
-            "_remote": False,
-            "_metrics": None,
-        },
-    )
+    object.__setattr__(self, "__pydantic_private__", _links())
+
+
+def _links(index: int = 0, depth: int = 0, *, remote: bool = False) -> dict[str, Any]:
+    """A node's private tree links (declared above as private attributes), as one dict."""
+    return {
+        "_id": index,
+        "_depth": depth,
+        "_children": (),
+        "_parent": None,
+        "_remote": remote,
+        "_metrics": None,
+        "_source": None,
+    }
 
 
 PlanNode.model_post_init = _init_node_links  # type: ignore[method-assign,assignment]
-assert set(PlanNode.__private_attributes__) == {
-    "_id",
-    "_depth",
-    "_children",
-    "_parent",
-    "_remote",
-    "_metrics",
-}, "keep _init_node_links in step with PlanNode's private attributes"
+assert set(PlanNode.__private_attributes__) == set(_links()), (
+    "keep _links in step with PlanNode's private attributes"
+)
+
+NODE_FIELDS: frozenset[str] = frozenset(PlanNode.model_fields)
+"""Field names of `PlanNode` (the attribute names, not the JSON keys)."""
+FIELD_BY_KEY: dict[str, str] = {
+    f.alias or name: name for name, f in PlanNode.model_fields.items()
+} | {name: name for name in PlanNode.model_fields}
+"""JSON key (or field name, which pydantic also accepts) -> field name."""
+KEY_BY_FIELD: dict[str, str] = {name: f.alias or name for name, f in PlanNode.model_fields.items()}
+"""Field name -> the JSON key PostgreSQL prints."""
+
+# Compact storage. A node's ``__dict__`` holds only the keys the server printed, in its order:
+# modelled ones under their field name, unknown ones under their JSON key (never a valid
+# identifier clash: they contain spaces or differ from every field name), and ``"Plans"`` as a
+# placeholder where the children were. The ~110 fields a node does not carry are read from the
+# class, where their defaults are set below, instead of being copied into every node: a node
+# then costs about what its decoded JSON object costs (benchmarks/README.md).
+for _name, _field in PlanNode.model_fields.items():
+    if not _field.is_required():
+        type.__setattr__(PlanNode, _name, _field.default)
+
+_SHARED_FIELDS_SET: set[str] = set()
+
+
+def new_node(fields: dict[str, Any], links: dict[str, Any]) -> PlanNode:
+    """A `PlanNode` over ``fields`` (already checked, keyed as described above), no copying.
+
+    Used by the parser, which checks each value's type itself (`planalyzer.plan.parse`).
+    """
+    node = object.__new__(PlanNode)
+    object.__setattr__(node, "__dict__", fields)
+    object.__setattr__(node, "__pydantic_fields_set__", _SHARED_FIELDS_SET)
+    object.__setattr__(node, "__pydantic_extra__", None)
+    object.__setattr__(node, "__pydantic_private__", links)
+    return node
 
 
 class Plan(_Raw):
@@ -505,6 +564,7 @@ class Plan(_Raw):
 
     _nodes: tuple[PlanNode, ...] = PrivateAttr(())
     _shape: str = PrivateAttr("statement")  # input shape, given back by to_json()
+    _keys: tuple[str, ...] = PrivateAttr(())  # the statement's keys in input order
 
     # Identity semantics: a plan is a tree with parent links; field-wise comparison would walk
     # it recursively. Compare plans with planalyzer.compare() or their to_json().

@@ -15,6 +15,8 @@ from __future__ import annotations
 import codecs
 import gc
 import json
+import types
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,8 @@ from planalyzer.errors import PlanParseError
 from planalyzer.plan._json import JSONSyntaxError, loads_iterative
 from planalyzer.plan._paste import looks_like_text_explain, unframe
 from planalyzer.plan.metrics import compute_metrics
-from planalyzer.plan.model import Plan, PlanNode
+from planalyzer.plan.model import FIELD_BY_KEY, Plan, PlanNode, new_node
+from planalyzer.plan.model import _links as node_links
 from planalyzer.plan.text import is_text_plan, read_text
 
 __all__ = ["MAX_PLAN_DEPTH", "load", "load_all", "parse", "parse_all"]
@@ -307,23 +310,28 @@ def _key_path(path: str, key: str | int) -> str:
 def _build_plan(stmt: dict[str, Any], path: str, shape: str) -> Plan:
     root_raw = stmt["Plan"]
     root_path = path if shape == SHAPE_NODE else _key_path(path, "Plan")
-    nodes = _build_nodes(root_raw, root_path)
+    nodes, parents = _build_nodes(root_raw, root_path)
     fields = {k: v for k, v in stmt.items() if k != "Plan"}
     fields["Plan"] = nodes[0]
     plan: Plan = _validate(Plan, fields, path)
     plan._nodes = nodes
     plan._shape = shape
-    for node, metrics in zip(nodes, compute_metrics(nodes), strict=True):
-        node._metrics = metrics
+    plan._keys = tuple(stmt)
+    metrics = compute_metrics(nodes, parents)
+    for node in nodes:
+        node.__pydantic_private__["_metrics"] = metrics  # type: ignore[index]
     return plan
 
 
-def _build_nodes(root_raw: Any, root_path: str) -> tuple[PlanNode, ...]:
-    """Validate every node, pre-order, and link parents and children; no recursion."""
+def _build_nodes(root_raw: Any, root_path: str) -> tuple[tuple[PlanNode, ...], list[int]]:
+    """Check every node, pre-order, and link parents and children; no recursion.
+
+    Returns the nodes and each one's parent index (-1 for the root).
+    """
     nodes: list[PlanNode] = []
+    parents: list[int] = []
     children: list[list[PlanNode]] = []
     links: list[dict[str, Any]] = []  # each node's private tree links, written directly
-    validate = PlanNode.model_validate
     # (raw node, JSON path, parent index or -1, depth, remote); the path is built lazily, as a
     # (parent path, index) pair, because it is only read when something is wrong.
     stack: list[tuple[Any, Any, int, int, bool]] = [(root_raw, root_path, -1, 0, False)]
@@ -335,24 +343,17 @@ def _build_nodes(root_raw: Any, root_path: str) -> tuple[PlanNode, ...]:
             raise PlanParseError(
                 _path(where), f"the plan is nested deeper than {MAX_PLAN_DEPTH} levels"
             )
-        sub_plans = raw.get("Plans")
-        fields = {k: v for k, v in raw.items() if k != "Plans"} if sub_plans is not None else raw
-        try:
-            node = validate(fields)
-        except ValidationError:
-            node = _validate(PlanNode, fields, _path(where))  # raises with the path
         index = len(nodes)
-        private = node.__pydantic_private__
-        assert private is not None
-        private["_id"] = index
-        private["_depth"] = depth
-        private["_remote"] = remote
+        private = node_links(index, depth, remote=remote)
+        node = _new_node(raw, private, where)
         nodes.append(node)
+        parents.append(parent_index)
         children.append([])
         links.append(private)
         if parent_index >= 0:
             private["_parent"] = nodes[parent_index]
             children[parent_index].append(node)
+        sub_plans = raw.get("Plans")
         if sub_plans is not None and not isinstance(sub_plans, list):
             raise PlanParseError(
                 _key_path(_path(where), "Plans"),
@@ -378,7 +379,119 @@ def _build_nodes(root_raw: Any, root_path: str) -> tuple[PlanNode, ...]:
     for private, kids in zip(links, children, strict=True):
         if kids:
             private["_children"] = tuple(kids)
-    return tuple(nodes)
+    return tuple(nodes), parents
+
+
+def _accepted_types(annotation: Any) -> frozenset[type]:
+    """The value types a field takes as they are, from its annotation (None always allowed).
+
+    ``float`` also takes ``int`` (PostgreSQL prints ``0`` for some costs and times); anything
+    else (``list[Worker]``, a value pydantic would coerce) goes to pydantic (`_slow_node`).
+    """
+    accepted: set[type] = {type(None)}
+    for arg in typing.get_args(annotation) if isinstance(annotation, types.UnionType) else ():
+        origin = typing.get_origin(arg) or arg
+        if arg is float:
+            accepted |= {float, int}
+        elif origin is list and typing.get_args(arg) == (str,):
+            accepted.add(list)  # the items are checked in _new_node
+        elif origin is dict or arg in (str, int, bool):
+            accepted.add(origin)
+        elif arg is not type(None):
+            return frozenset()  # a sub-model: always through pydantic
+    return frozenset(accepted)
+
+
+class _Anything:
+    """Accepts every type: unknown keys are kept as they are."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_ANY = _Anything()
+# JSON key (or field name) -> the value types its field takes as they are
+_KEY_TYPES: dict[str, frozenset[type]] = {
+    key: _accepted_types(PlanNode.model_fields[name].annotation)
+    for key, name in FIELD_BY_KEY.items()
+}
+_KEY_TYPES["Node Type"] = _KEY_TYPES["node_type"] = frozenset({str})  # required: never None
+_STR_LIST_KEYS = frozenset(
+    key
+    for key, name in FIELD_BY_KEY.items()
+    if list[str] in typing.get_args(PlanNode.model_fields[name].annotation)
+)
+
+
+# A node's shape (its keys and its values' types, in order) -> its field names and the string
+# list keys to check item by item, or None when pydantic must validate it. Plans repeat a few
+# shapes thousands of times, so each is checked once; bounded, like re's pattern cache.
+_Shape = tuple[tuple[str, ...], tuple[type, ...]]
+_SHAPES: dict[_Shape, tuple[tuple[str, ...], tuple[str, ...], bool] | None] = {}
+_MAX_SHAPES = 4096
+
+
+def _new_node(raw: dict[str, Any], links: dict[str, Any], where: Any) -> PlanNode:
+    """A node over ``raw``'s keys with each value's type checked; pydantic only when needed.
+
+    Validating every node through pydantic cost 2-3x the JSON decoding (benchmarks/README.md).
+    Values of the right type are kept as decoded, so ``to_json()`` gives back the same values in
+    the same key order; a value of another type goes to pydantic (`_slow_node`), which
+    coerces it as before or raises the `PlanParseError` that names the key.
+    """
+    shape = (tuple(raw), tuple(map(type, raw.values())))
+    try:
+        known = _SHAPES[shape]
+    except KeyError:
+        known = _learn_shape(shape)
+    if known is None:
+        return _slow_node(raw, links, where)
+    names, str_lists, has_plans = known
+    for key in str_lists:
+        if not all(type(item) is str for item in raw[key]):
+            return _slow_node(raw, links, where)
+    fields = dict(zip(names, raw.values(), strict=True))
+    if has_plans:
+        fields["Plans"] = None  # where the children were, for the key order of to_json()
+    return new_node(fields, links)
+
+
+def _learn_shape(shape: _Shape) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
+    """Check a shape's value types against the fields' and remember the verdict."""
+    keys, value_types = shape
+    accepted = _KEY_TYPES.get
+    names = tuple(FIELD_BY_KEY.get(k, k) for k in keys)
+    ok = "node_type" in names and all(
+        t in accepted(k, _ANY) for k, t in zip(keys, value_types, strict=True)
+    )
+    known = None
+    if ok:
+        str_lists = tuple(
+            k for k, t in zip(keys, value_types, strict=True) if k in _STR_LIST_KEYS and t is list
+        )
+        known = (names, str_lists, "Plans" in keys)
+    if len(_SHAPES) >= _MAX_SHAPES:
+        _SHAPES.clear()
+    _SHAPES[shape] = known
+    return known
+
+
+def _slow_node(raw: dict[str, Any], links: dict[str, Any], where: Any) -> PlanNode:
+    """Validate a node through pydantic: coerced values kept typed, the given ones for to_json."""
+    given = {k: v for k, v in raw.items() if k != "Plans"}
+    checked = _validate(PlanNode, given, _path(where))  # raises with the path
+    typed = checked.__dict__
+    fields: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = FIELD_BY_KEY.get(key)
+        if key == "Plans":
+            fields["Plans"] = None
+        elif name is None:
+            fields[key] = value
+        else:
+            fields[name] = typed[name]
+    links["_source"] = given
+    return new_node(fields, links)
 
 
 def _path(where: Any) -> str:
