@@ -166,6 +166,8 @@ def _wrap(text: str, first: str, rest: str, width: int, max_lines: int) -> list[
     indentation leaves at least a few columns (`_indent` sees to that for the tree).
     """
     width = max(width, len(first) + 8, len(rest) + 8)
+    if text and len(first) + len(text) <= width and text.isprintable() and text == text.strip():
+        return [first + text]  # fits as it is: what TextWrapper returns, at a fraction of its cost
     wrapper = textwrap.TextWrapper(
         width=width,
         initial_indent=first,

@@ -635,7 +635,8 @@ class Plan(_Raw):
 
     def nodes(self) -> tuple[PlanNode, ...]:
         """Every node in pre-order; ``plan.nodes()[i].id == i``."""
-        return self._nodes
+        nodes: tuple[PlanNode, ...] = self.__pydantic_private__["_nodes"]  # type: ignore[index]
+        return nodes
 
     def __len__(self) -> int:
         """The number of nodes (``len(plan) == len(plan.nodes())``)."""

@@ -16,6 +16,7 @@ Conditions pglast cannot parse yield no comparisons: the rules then say less, ne
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -165,9 +166,20 @@ def comparisons(text: str | None) -> list[Comparison]:
         >>> comparisons("(SubPlan 1)")
         []
     """
+    return list(_comparisons(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _comparisons(text: str | None) -> tuple[Comparison, ...]:
+    """`comparisons`, parsed once per condition text.
+
+    EXPLAIN prints the same condition on every partition of an Append and rules read each
+    condition several times; parsing with pglast is the costliest step of `analyze`, and its
+    results are immutable (frozen dataclasses), so they are shared (benchmarks/README.md).
+    """
     tree = parse_condition(text)
     if tree is None:
-        return []
+        return ()
     out: list[Comparison] = []
     # Iterative walk (conditions can be long AND/OR chains); each item: (node, under an OR).
     stack: list[tuple[Any, bool]] = [(tree, False)]
@@ -185,7 +197,7 @@ def comparisons(text: str | None) -> list[Comparison]:
         comparison = _comparison(expr, in_or=in_or)
         if comparison is not None:
             out.append(comparison)
-    return out
+    return tuple(out)
 
 
 def node_comparisons(

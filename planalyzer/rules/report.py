@@ -94,6 +94,8 @@ class Report(BaseModel):
 
     def causes(self, finding: Finding) -> list[Finding]:
         """Other findings about the nodes this one names as related (its likely causes)."""
+        if not finding.related_node_ids:  # most findings: no scan of every other one
+            return []
         related = set(finding.related_node_ids)
         return [f for f in self.findings if f is not finding and f.node_id in related]
 
