@@ -68,8 +68,9 @@ class PlanMetrics:
 
     Stored as columns (one list per figure) rather than one object per node: cheaper to build
     and to keep. Figures that only need the node's own keys (``rows_total``,
-    ``estimate_factor`` ...) are computed when read (`per_loop_total`, `estimate`), and
-    exclusive buffers on the first read of any of them. Read through the `PlanNode` properties.
+    ``rows_removed_by_filter_total`` ...) are computed when read (`per_loop_total`), and
+    exclusive buffers on the first read of any of them; the estimate factor, which rules read
+    for every node, is a column too. Read through the `PlanNode` properties.
     """
 
     __slots__ = (
@@ -77,8 +78,10 @@ class PlanMetrics:
         "_cte",
         "clamped",
         "counted",
+        "direction",
         "exclusive",
         "exclusive_cost",
+        "factor",
         "inclusive",
         "nodes",
         "processes",
@@ -92,6 +95,8 @@ class PlanMetrics:
         self.exclusive: list[float | None] = [None] * n
         self.clamped: list[float] = [0.0] * n
         self.exclusive_cost: list[float | None] = [None] * n
+        self.factor: list[float | None] = [None] * n  # estimate factor, see `estimate`
+        self.direction: list[str | None] = [None] * n
         self.counted: list[list[int] | None] = [None] * n  # children included in its figures
         self._cte: dict[int, tuple[int, float]] = {}  # CTE scan -> (body, its share of it)
         self._blocks: list[dict[str, int]] | None = None
@@ -217,6 +222,7 @@ def compute_metrics(nodes: tuple[PlanNode, ...], parents: list[int]) -> PlanMetr
     counted = metrics.counted
     processes = metrics.processes
     inclusive = metrics.inclusive
+    factor, direction = metrics.factor, metrics.direction
     # Pass 1, pre-order: parallelism flows down from Gather nodes; each node's wall time.
     for i, node in enumerate(nodes):
         p = parents[i]
@@ -248,6 +254,8 @@ def compute_metrics(nodes: tuple[PlanNode, ...], parents: list[int]) -> PlanMetr
         if loops and mine > loops:
             mine = max(int(loops), 1)  # n loops cannot keep more processes busy
         processes[i] = mine
+        if loops > 0:
+            factor[i], direction[i] = _estimate(fields.get("actual_rows"), fields.get("plan_rows"))
         total_time = fields.get("actual_total_time")
         if total_time is not None:
             if mine <= 1 or not workers:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from planalyzer.plan.metrics import PlanMetrics, estimate, per_loop_total
+from planalyzer.plan.metrics import PlanMetrics, per_loop_total
 from planalyzer.plan.node_types import NODE_TYPES, normalize, resolve
 
 if TYPE_CHECKING:
@@ -338,19 +338,25 @@ class PlanNode(_Raw):
     @property
     def inclusive_time_ms(self) -> float | None:
         """Wall-clock time spent in this node and its children, loops and workers accounted."""
-        metrics, i = self._m()
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics = private["_metrics"]
+        i: int = private["_id"]
         return metrics.inclusive[i]
 
     @property
     def exclusive_time_ms(self) -> float | None:
         """Self time: this node's wall-clock time minus its children's (never negative)."""
-        metrics, i = self._m()
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics = private["_metrics"]
+        i: int = private["_id"]
         return metrics.exclusive[i]
 
     @property
     def exclusive_time_clamped_ms(self) -> float:
         """How much negative self time was clamped to zero (rounding, CTE sharing); 0 if none."""
-        metrics, i = self._m()
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics = private["_metrics"]
+        i: int = private["_id"]
         return metrics.clamped[i]
 
     @property
@@ -362,7 +368,9 @@ class PlanNode(_Raw):
     @property
     def exclusive_cost(self) -> float | None:
         """Total cost minus the children's total cost: the planner's idea of self work."""
-        metrics, i = self._m()
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics = private["_metrics"]
+        i: int = private["_id"]
         return metrics.exclusive_cost[i]
 
     @property
@@ -399,15 +407,23 @@ class PlanNode(_Raw):
     @property
     def estimate_factor(self) -> float | None:
         """How far the row estimate was off per loop, as a factor >= 1 (None without ANALYZE)."""
-        return estimate(self)[0]
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics = private["_metrics"]
+        i: int = private["_id"]
+        return metrics.factor[i]
 
     @property
     def estimate_direction(self) -> str | None:
         """``"under"`` (more rows than planned), ``"over"``, ``"exact"``, or None."""
-        return estimate(self)[1]
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics = private["_metrics"]
+        i: int = private["_id"]
+        return metrics.direction[i]
 
     def _blocks(self) -> dict[str, int]:
-        metrics, i = self._m()
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics = private["_metrics"]
+        i: int = private["_id"]
         return metrics.exclusive_blocks(i)
 
     @property
@@ -460,7 +476,9 @@ class PlanNode(_Raw):
     @property
     def parallel_processes(self) -> int:
         """How many processes ran this node at once (1 outside a Gather)."""
-        metrics, i = self._m()
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        metrics: PlanMetrics = private["_metrics"]
+        i: int = private["_id"]
         return metrics.processes[i]
 
     def walk(self) -> Iterator[PlanNode]:

@@ -21,14 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from planalyzer.errors import PlanParseError
 from planalyzer.plan._json import JSONSyntaxError, loads_iterative
 from planalyzer.plan._paste import looks_like_text_explain, unframe
 from planalyzer.plan.metrics import compute_metrics
-from planalyzer.plan.model import FIELD_BY_KEY, Plan, PlanNode, new_node
+from planalyzer.plan.model import FIELD_BY_KEY, Plan, PlanNode, Worker, new_node
 from planalyzer.plan.model import _links as node_links
 from planalyzer.plan.text import is_text_plan, read_text
 
@@ -408,8 +408,10 @@ def _accepted_types(annotation: Any) -> frozenset[type]:
             accepted.add(list)  # the items are checked in _new_node
         elif origin is dict or arg in (str, int, bool):
             accepted.add(origin)
+        elif origin is list:
+            accepted.add(list)  # ``Workers``: validated in _new_node
         elif arg is not type(None):
-            return frozenset()  # a sub-model: always through pydantic
+            return frozenset()  # anything else: through pydantic
     return frozenset(accepted)
 
 
@@ -421,6 +423,7 @@ class _Anything:
 
 
 _ANY = _Anything()
+_WORKERS: TypeAdapter[list[Worker]] = TypeAdapter(list[Worker])
 # JSON key (or field name) -> the value types its field takes as they are
 _KEY_TYPES: dict[str, frozenset[type]] = {
     key: _accepted_types(PlanNode.model_fields[name].annotation)
@@ -464,6 +467,13 @@ def _new_node(raw: dict[str, Any], links: dict[str, Any], where: Any) -> PlanNod
     fields = dict(zip(names, raw.values(), strict=True))
     if has_plans:
         fields["Plans"] = None  # where the children were, for the key order of to_json()
+    workers = fields.get("workers")
+    if workers:  # parallel nodes: only the workers through pydantic, not the whole node
+        try:
+            fields["workers"] = _WORKERS.validate_python(workers)
+        except ValidationError:
+            return _slow_node(raw, links, where)  # raises with the path
+        links["_source"] = {k: v for k, v in raw.items() if k != "Plans"}
     return new_node(fields, links)
 
 
