@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import planalyzer as pa
+from planalyzer.testing.strategies import GeneratedPlan, plan_documents
 from tests.unit.plan.builders import CORPUS
-from tests.unit.plan.strategies import GeneratedPlan, plan_documents
 
 # PostgreSQL's statement-level order: Triggers and Settings come after Planning Time, and
 # Execution Time last; Plans in the middle of a node, after it an unknown key.
