@@ -766,6 +766,20 @@ class Plan(_Raw):
         document: dict[str, Any] = plan_to_dict(self)
         return document
 
+    def to_text(self) -> str:
+        """This plan as text-format ``EXPLAIN`` would have printed it (explain.c's layout).
+
+        Example:
+            >>> import planalyzer as pa
+            >>> print(pa.parse({"Plan": {"Node Type": "Seq Scan", "Relation Name": "t",
+            ...     "Alias": "t", "Startup Cost": 0.0, "Total Cost": 35.5, "Plan Rows": 2550,
+            ...     "Plan Width": 4}}).to_text(), end="")
+            Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4)
+        """
+        from planalyzer.plan.text import plan_to_text
+
+        return plan_to_text(self)
+
     def to_networkx(self) -> networkx.DiGraph[int]:
         """A directed graph parent -> child keyed by node id, node attributes included."""
         from planalyzer.plan.graph import plan_to_networkx

@@ -11,5 +11,6 @@ from __future__ import annotations
 
 from planalyzer.plan.text._detect import is_text_plan
 from planalyzer.plan.text._reader import UNRECOGNISED, read_text
+from planalyzer.plan.text._writer import plan_to_text
 
-__all__ = ["UNRECOGNISED", "is_text_plan", "read_text"]
+__all__ = ["UNRECOGNISED", "is_text_plan", "plan_to_text", "read_text"]

@@ -213,6 +213,8 @@ def _parse_name(name: str) -> NodeHeader | None:
     elif head.startswith(("Index Scan", "Index Only Scan")):
         kind = "Index Only Scan" if head.startswith("Index Only Scan") else "Index Scan"
         rest = head[len(kind) :]
+        if not rest and not sep:
+            return prefix | {"Node Type": kind}
         direction = "Forward"
         if rest.startswith(" Backward"):
             direction = "Backward"

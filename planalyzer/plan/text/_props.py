@@ -10,6 +10,7 @@ parts map to several JSON keys. A label this module does not know keeps its text
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -95,6 +96,11 @@ def scalar(value: str) -> Any:
         return float(text)
     if text in ("true", "false"):
         return text == "true"
+    if text[:1] in ("[", "{"):  # planalyzer writes keys EXPLAIN has no text form for as JSON
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
     return value
 
 

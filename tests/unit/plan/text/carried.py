@@ -8,7 +8,10 @@ statement, except what PostgreSQL's text format does not print at all, namely
 - ``Inner Unique`` (text prints it only with VERBOSE, and only when true),
 - a trigger's ``Relation`` and, for a constraint trigger, its ``Trigger Name`` (printed only in
   some cases),
+- ``Partial Mode: Simple`` (an aggregate without ``Partial``/``Finalize``, absent before 9.6),
+- ``Original Hash Buckets``/``Batches`` equal to the final ones (printed only when they differ),
 - ``Scan Direction: NoMovement`` (printed as nothing, read back as Forward),
+- ``Parent Relationship`` when the JSON producer left it out (the text reader infers it),
 - the ``Parent Relationship`` of a ModifyTable's children on PostgreSQL 13 and older ("Member",
   read back as "Outer").
 """
@@ -66,11 +69,21 @@ _KEEP_ZERO = frozenset(
 )
 
 
-def node_fields(node: pa.PlanNode) -> dict[str, Any]:
+def node_fields(node: pa.PlanNode, *, relationships: bool = True) -> dict[str, Any]:
     """One node's keys as the text format carries them."""
     raw = node.model_dump(by_alias=True, exclude_unset=True)
+    if not relationships:
+        raw.pop("Parent Relationship", None)
     if raw.get("Scan Direction") == "NoMovement":
         raw["Scan Direction"] = "Forward"
+    if raw.get("Partial Mode") == "Simple":
+        del raw["Partial Mode"]  # "HashAggregate" reads the same with or without it
+    for current, original in (
+        ("Hash Buckets", "Original Hash Buckets"),
+        ("Hash Batches", "Original Hash Batches"),
+    ):
+        if raw.get(original) == raw.get(current):
+            raw.pop(original, None)  # "(originally N)" is printed only when they differ
     parent = node.parent
     if raw.get("Parent Relationship") == "Member" and parent and parent.node_type == "ModifyTable":
         raw["Parent Relationship"] = "Outer"
@@ -87,9 +100,28 @@ def statement_fields(plan: pa.Plan) -> dict[str, Any]:
     return _clean(raw)  # type: ignore[no-any-return]
 
 
-def carried(plan: pa.Plan) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+Carried = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
+def _has_relationships(plan: pa.Plan) -> bool:
+    return all(n.parent_relationship for n in plan.nodes()[1:] if not n.remote)
+
+
+def carried_pair(first: pa.Plan, second: pa.Plan) -> tuple[Carried, Carried]:
+    """`carried` of two parses of one plan, to compare with ``==``.
+
+    A plan whose producer left ``Parent Relationship`` out (some tools strip it) is compared
+    without it: the text reader always infers it from the tree.
+    """
+    relationships = _has_relationships(first) and _has_relationships(second)
+    return carried(first, relationships=relationships), carried(second, relationships=relationships)
+
+
+def carried(plan: pa.Plan, *, relationships: bool = True) -> Carried:
     """(statement keys, [node keys in pre-order]) as the text format carries them."""
-    return statement_fields(plan), [node_fields(n) for n in plan.nodes()]
+    return statement_fields(plan), [
+        node_fields(n, relationships=relationships) for n in plan.nodes()
+    ]
 
 
 def shape(plan: pa.Plan) -> list[tuple[Any, ...]]:
