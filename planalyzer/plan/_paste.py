@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["looks_like_text_explain", "unframe"]
+__all__ = ["salvage_note", "statement_without_plan", "unframe"]
 
 _HEADER = re.compile(r"^\s*[│|]?\s*QUERY PLAN\s*[│|]?\s*$")
 _RULE = re.compile(r"^\s*[-─━═┌┐└┘├┤┬┴┼+|│╞╡╪]+\s*$")
@@ -29,17 +29,58 @@ _PSQL_NOTE = re.compile(
 # blank on continuation lines.
 _RECORD = re.compile(r"^\s*[-─]\[ RECORD \d+ \][-─+┬]*\s*$")
 _EXPANDED_CELL = re.compile(r"^\s*(?:QUERY PLAN)?\s*[|│] ?(.*)$")
-_TEXT_PLAN = re.compile(
-    r"^\s*(->\s+)?[A-Z][A-Za-z ]+?(\s+on\s+\S+.*)?\s+\(cost=\d|^\s*[A-Z][A-Za-z ]+\s+\(actual time="
+_SQL = re.compile(
+    r"^\s*(?:explain\b.*?\b)?(?:select|with|insert|update|delete|merge|values|table)\b",
+    re.IGNORECASE | re.DOTALL,
 )
+_LOG_PLAN_PREFIX = re.compile(r"plan:\s*$")
 
 
-def looks_like_text_explain(text: str) -> int | None:
-    """The 1-based line of a text-format EXPLAIN node line, or None when there is none."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if _TEXT_PLAN.search(line):
-            return number
-    return None
+def statement_without_plan(text: str) -> str | None:
+    """What to run, when the input is a SQL statement rather than the output of EXPLAIN."""
+    if not _SQL.match(text) or "(cost=" in text or '"Node Type"' in text:
+        return None
+    statement = re.sub(r"^\s*explain\s*(\([^)]*\))?\s*(analy[sz]e\s+)?", "", text, flags=re.I)
+    first = statement.strip().splitlines()[0] if statement.strip() else ""
+    return (
+        "this is a SQL statement, not its plan; run EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
+        f"{first[:60]}{'...' if len(first) > 60 else ''} and pass its output (the default "
+        "text format works too)"
+    )
+
+
+def salvage_note(text: str, start: int, end: int, *, later: object) -> str | None:
+    """The warning for a plan read out of surrounding text, or None for a known form.
+
+    auto_explain's log entries (``... plan:`` then the JSON) are a known form and need no note.
+    Anything else was salvaged: the plan is kept only when it is the only one, and the note
+    says what was left out.
+
+    Raises:
+        PlanParseError: more than one plan was found, so which one was meant is ambiguous.
+    """
+    from planalyzer.errors import PlanParseError
+
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    if later is not None:
+        raise PlanParseError(
+            f"line {line}, column {column}",
+            "the input is not valid JSON and holds more than one plan; fix the JSON, or pass "
+            "each plan on its own",
+        )
+    before, after = text[:start].strip(), text[end:].strip()
+    if _LOG_PLAN_PREFIX.search(before) and not after:
+        return None
+    ignored = " and ".join(
+        f"{where} {part[:40]!r}{'...' if len(part) > 40 else ''}"
+        for where, part in (("before it", before[-40:] if before else ""), ("after it", after))
+        if part
+    )
+    return (
+        f"The input was not valid JSON: the plan was read from the JSON value at line {line}, "
+        f"column {column}, ignoring the text {ignored}."
+    )
 
 
 def unframe(text: str) -> str:

@@ -26,7 +26,7 @@ from pydantic_core import from_json
 
 from planalyzer.errors import PlanParseError
 from planalyzer.plan._json import JSONSyntaxError, loads_iterative
-from planalyzer.plan._paste import looks_like_text_explain, unframe
+from planalyzer.plan._paste import salvage_note, statement_without_plan, unframe
 from planalyzer.plan.metrics import compute_metrics
 from planalyzer.plan.model import FIELD_BY_KEY, Plan, PlanNode, Worker, new_node
 from planalyzer.plan.model import _links as node_links
@@ -98,8 +98,11 @@ def parse_all(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> lis
     collecting = gc.isenabled()
     gc.disable()
     try:
-        doc = decode(data)
-        return [_build_plan(stmt, path, shape) for stmt, path, shape in _statements(doc)]
+        doc, notes = _decode(data)
+        plans = [_build_plan(stmt, path, shape) for stmt, path, shape in _statements(doc)]
+        for plan in plans:
+            plan.warnings.extend(notes)
+        return plans
     finally:
         if collecting:
             gc.enable()
@@ -127,8 +130,13 @@ def _read(path: str | Path) -> bytes:
 
 def decode(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> Any:
     """Turn the input into a decoded JSON value, undoing paste framing when needed."""
+    return _decode(data)[0]
+
+
+def _decode(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> tuple[Any, list[str]]:
+    """`decode`, plus what a reader must know about how the input was read (plan.warnings)."""
     if isinstance(data, list | dict):
-        return data
+        return data, []
     if isinstance(data, bytes | bytearray):
         raw = bytes(data)
         if not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -144,27 +152,37 @@ def decode(data: str | bytes | bytearray | list[Any] | dict[str, Any]) -> Any:
     text = data.lstrip("\ufeff").strip()
     if not text:
         raise PlanParseError("line 1, column 1", "the input is empty")
+    notes: list[str] = []
     try:
         value = _loads(text)
     except ValueError as first_error:
         if is_text_plan(text):
-            return read_text(text)
+            return read_text(text), []
         cleaned = unframe(text).strip()
         try:
             value = _loads(cleaned)
         except ValueError:
-            value = _embedded_plan(text)
-            if value is None:
+            found = _embedded_plan(text)
+            if found is None:
                 raise _json_error(text, cleaned, first_error) from None
-    return _finish(value)
+            value, start, end = found
+            note = salvage_note(text, start, end, later=_embedded_plan(text, after=end))
+            if note is not None:
+                notes.append(note)
+    return _finish(value, notes)
 
 
-def _finish(value: Any) -> Any:
-    """Unwrap a client's result-set export, and JSON text stored as a JSON string."""
+def _finish(value: Any, notes: list[str] | None = None) -> tuple[Any, list[str]]:
+    """Unwrap a client's result-set export, and JSON text stored as a JSON string.
+
+    Returns the value and the notes for plan.warnings (those given plus any from inside).
+    """
+    notes = notes or []
     value = _unwrap_query_plan_column(value)
     if isinstance(value, str):  # JSON-encoded JSON, as some log shippers store it
-        return decode(value)
-    return value
+        inner, inner_notes = _decode(value)
+        return inner, notes + inner_notes
+    return value, notes
 
 
 _PLAN_KEYS = ("Plan", "Node Type", "QUERY PLAN")
@@ -177,24 +195,24 @@ def _looks_like_plan(value: Any) -> bool:
     return isinstance(value, dict) and any(key in value for key in _PLAN_KEYS)
 
 
-def _embedded_plan(text: str) -> Any:
-    """The first JSON plan inside surrounding text, or None.
+def _embedded_plan(text: str, *, after: int = 0) -> tuple[Any, int, int] | None:
+    """The first JSON plan inside surrounding text (value, start, end offsets), or None.
 
     auto_explain writes its JSON after a log prefix (``LOG:  duration: 12.3 ms  plan:``), and
     plans pasted from chat or tickets carry a sentence before or after them. Each ``{`` or
     ``[`` that starts a line is tried, then any other, up to a few dozen candidates.
     """
     decoder = json.JSONDecoder()
-    braces = [i for i, ch in enumerate(text) if ch in "{["]
+    braces = [i for i, ch in enumerate(text) if ch in "{[" and i >= after]
     at_line_start = [i for i in braces if i == 0 or text[i - 1] == "\n"]
     elsewhere = [i for i in braces if i != 0 and text[i - 1] != "\n"]
     for start in (at_line_start + elsewhere)[:50]:
         try:
-            value, _ = decoder.raw_decode(text, start)
+            value, end = decoder.raw_decode(text, start)
         except (ValueError, RecursionError):
             continue
         if _looks_like_plan(value):
-            return value
+            return value, start, end
     return None
 
 
@@ -247,13 +265,22 @@ def _loads(text: str) -> Any:
         return loads_iterative(text)
 
 
+_NEITHER = (
+    "; and it is not text-format EXPLAIN output either (no node line such as "
+    "'Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)')"
+)
+
+
 def _json_error(original: str, cleaned: str, error: ValueError) -> PlanParseError:
-    line = looks_like_text_explain(original)
-    if line is not None:
-        return PlanParseError(
-            f"line {line}",
-            "this is text-format EXPLAIN output; planalyzer reads EXPLAIN (FORMAT JSON)",
-        )
+    """The error for input that is neither JSON nor text EXPLAIN: both formats are named."""
+    hint = statement_without_plan(original)
+    if hint is not None:
+        return PlanParseError("line 1, column 1", hint)
+    err = _json_error_at(original, cleaned, error)
+    return PlanParseError(err.path, err.reason + _NEITHER)
+
+
+def _json_error_at(original: str, cleaned: str, error: ValueError) -> PlanParseError:
     # Report the error against the cleaned text when that is what got furthest.
     for text in (cleaned, original):
         try:

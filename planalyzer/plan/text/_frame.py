@@ -1,10 +1,10 @@
 r"""Undo what surrounds text-format EXPLAIN when people paste it, keeping each line's number.
 
-psql's aligned output (``QUERY PLAN`` header, dashes, a leading space, ``(N rows)``), its
-``\pset border 2`` boxes, unaligned and CSV output, ``\timing``'s ``Time:`` lines, prompts and
-echoed statements, and auto_explain's server-log entries (``LOG:  duration: ... ms  plan:``
-followed by tab-prefixed lines). What is left are the plan's own lines with their indentation,
-plus markers where one statement's output ends.
+Handled: psql's aligned and wrapped output (``QUERY PLAN`` header, dashes, a leading space,
+``(N rows)``), its ``\pset border 2`` boxes, unaligned and CSV output, ``\timing``'s ``Time:``
+lines, prompts and echoed statements, and auto_explain's server-log entries
+(``LOG:  duration: ... ms  plan:`` followed by tab-prefixed lines). What is left are the plan's
+own lines with their indentation, plus markers where one statement's output ends.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _HEADER = re.compile(r"^\s*QUERY PLAN\s*$")
 _RULE = re.compile(r"^\s*[-─━═┌┐└┘├┤┬┴┼+]+\s*$")
 _FOOTER = re.compile(r"^\s*\(\d+ rows?\)\s*$")
 _TIMING = re.compile(r"^Time: \d+(?:\.\d+)? ms\b")
-_PROMPT = re.compile(r"^[\w.$-]*[=\-(*'\"^!][#>] ")
+_PROMPT = re.compile(r"^\w[\w.$]*[=\-(*'\"^!][#>] ")
 _ECHO = re.compile(r"^\s*explain\b", re.IGNORECASE)
 _LOG_PLAN = re.compile(r"\b(?:LOG|INFO|NOTICE|WARNING|DEBUG\d?):\s+duration: \S+ ms\s+plan:\s*$")
 _LOG_LINE = re.compile(
@@ -44,7 +44,7 @@ def frame_lines(text: str) -> list[Line]:
     out: list[Line] = []
     in_log = False  # inside an auto_explain entry
     skipping = False  # after an echoed EXPLAIN statement, until its output starts
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in _unwrap(text.splitlines()):
         line = raw.rstrip()
         if in_log:
             if _LOG_PLAN.search(line):
@@ -88,6 +88,21 @@ def frame_lines(text: str) -> list[Line]:
             line = line[:-1].rstrip()  # a multi-line cell's continuation mark (aligned format)
         content = line.lstrip(" ")
         out.append(Line(number, len(line) - len(content), content))
+    return out
+
+
+def _unwrap(raw_lines: list[str]) -> list[tuple[int, str]]:
+    """Join the rows psql's wrapped format split: ``...ac.`` then ``.tual ...`` (or ``…``)."""
+    out: list[tuple[int, str]] = []
+    joining = False
+    for number, raw in enumerate(raw_lines, start=1):
+        line = raw.rstrip()
+        if joining and line[:1] in (".", "…"):
+            first, previous = out[-1]
+            out[-1] = (first, previous[:-1] + line[1:])
+        else:
+            out.append((number, line))
+        joining = line.endswith((".", "…"))
     return out
 
 
