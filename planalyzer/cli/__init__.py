@@ -139,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         '"SELECT * FROM orders WHERE customer_id = 42"',
     )
     _dsn_option(explain)
-    explain.add_argument("sql", metavar="SQL", help="the statement, or - to read it from stdin")
+    explain.add_argument(
+        "sql", metavar="SQL", nargs="?", help="the statement, or - to read it from stdin"
+    )
     explain.add_argument(
         "--no-analyze",
         action="store_true",
@@ -155,7 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
         "rollback does not undo (setval, pg_terminate_backend, ...; see docs/safety.md)",
     )
     _common_report_options(explain)
-    explain.set_defaults(handler="planalyzer.cli._analyze:run_explain")
+    from planalyzer.cli._convert import add_convert_options
+
+    add_convert_options(explain)  # --format text|json, --plan FILE (issue 12)
+    explain.set_defaults(handler="planalyzer.cli._convert:run_explain")
 
     advise = sub.add_parser(
         "advise",

@@ -46,17 +46,25 @@ def frame_lines(text: str) -> list[Line]:
     skipping = False  # after an echoed EXPLAIN statement, until its output starts
     for number, raw in _unwrap(text.splitlines()):
         line = raw.rstrip()
+        if not in_log and not skipping and line.startswith("  ") and "plan:" not in line:
+            # fast path: an indented plan line (a framing line is never indented, except
+            # psql's centred header and a box border)
+            content = line.lstrip(" ")
+            first = content[:1]
+            if (first not in _FRAME_CHARS or content.startswith("->")) and content != "QUERY PLAN":
+                out.append(Line(number, len(line) - len(content), content))
+                continue
         if in_log:
-            if _LOG_PLAN.search(line):
+            if "plan:" in line and _LOG_PLAN.search(line):
                 out.append(Line(number, 0, BREAK))
                 continue
-            if _LOG_LINE.search(line) or (line and not line[0].isspace() and _log_prefixed(line)):
+            if (line and not line[0].isspace()) and (_LOG_LINE.search(line) or _log_prefixed(line)):
                 in_log = False
                 out.append(Line(number, 0, BREAK))
                 continue
             if line.startswith("\t"):
                 line = line[1:]
-        elif _LOG_PLAN.search(line):
+        elif "plan:" in line and _LOG_PLAN.search(line):
             in_log = True
             skipping = False
             out.append(Line(number, 0, BREAK))
@@ -111,9 +119,11 @@ def _log_prefixed(line: str) -> bool:
     return bool(re.match(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d", line))
 
 
+_FRAME_CHARS = frozenset('|│║+-─━═┌┐└┘├┤┬┴┼"(')
+
+
 def _strip_border(line: str) -> str:
-    for border in ("|", "│", "║"):
-        body = line.strip()
-        if len(body) >= 2 and body.startswith(border) and body.endswith(border):
-            return body[1:-1].rstrip()
+    body = line.strip()
+    if len(body) >= 2 and body[0] in "|│║" and body[-1] == body[0]:
+        return body[1:-1].rstrip()
     return line
