@@ -44,7 +44,9 @@ def frame_lines(text: str) -> list[Line]:
     out: list[Line] = []
     in_log = False  # inside an auto_explain entry
     skipping = False  # after an echoed EXPLAIN statement, until its output starts
-    for number, raw in _unwrap(text.splitlines()):
+    # only "\n" ends a line: EXPLAIN prints no other break, and str.splitlines() would also
+    # split inside a value at \x85, \u2028, form feeds and the like
+    for number, raw in _unwrap(text.split("\n")):
         line = raw.rstrip()
         if not in_log and not skipping and line.startswith("  ") and "plan:" not in line:
             # fast path: an indented plan line (a framing line is never indented, except

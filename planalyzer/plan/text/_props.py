@@ -96,7 +96,8 @@ def scalar(value: str) -> Any:
         return float(text)
     if text in ("true", "false"):
         return text == "true"
-    if text[:1] in ("[", "{"):  # planalyzer writes keys EXPLAIN has no text form for as JSON
+    if text[:1] in ("[", "{") or (text[:1] == '"' and "\\n" in text):
+        # planalyzer writes keys EXPLAIN has no text form for (and multi-line text) as JSON
         try:
             return json.loads(text)
         except ValueError:

@@ -342,7 +342,7 @@ def _prop(key: str, value: Any) -> str:
         return f"{key}: {'true' if value else 'false'}"
     if isinstance(value, int | float) or (isinstance(value, str) and key in TEXT_KEYS):
         return f"{key}: {value}"
-    if isinstance(value, str):
+    if isinstance(value, str) and "\n" not in value and "\r" not in value:
         return f"{key}: {value}"
     return f"{key}: {json.dumps(value, separators=(', ', ': '))}"
 
