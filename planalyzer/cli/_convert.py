@@ -81,7 +81,7 @@ def run_convert(args: argparse.Namespace, console: Console) -> int:
         reports = [analyze(plan, config=config) for plan in plans]
         return emit_reports(reports, args, console, source=args.plan or "explain")
     if args.format == "text":
-        console.print("\n".join(plan.to_text() for plan in plans).rstrip("\n"))
+        console.print("\n".join(plan.to_text() for plan in plans).rstrip("\n"), fold=False)
     else:
         console.print(json.dumps(_document(plans), indent=2, ensure_ascii=False))
     return 0

@@ -222,16 +222,16 @@ def _parse_name(name: str) -> NodeHeader | None:
         if not rest.startswith(" using "):
             return None
         index = rest[len(" using ") :]
-        if not sep:  # the index name itself may hold " on " only when quoted; rare
+        if not index:
             return None
+        # No " on <relation>": what plan.to_text() writes for a plan without "Relation Name"
         node["Node Type"] = kind
         node["Scan Direction"] = direction
         node["Index Name"] = unquote(index)
     elif head == "Bitmap Index Scan":
-        if not sep:
-            return None
         node["Node Type"] = head
-        node["Index Name"] = unquote(target)
+        if sep:  # none when the plan had no "Index Name" (plan.to_text() of a bare node)
+            node["Index Name"] = unquote(target)
         return prefix | node
     elif head in SCAN_OBJECT_KEYS:
         node["Node Type"] = head

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from planalyzer.plan.model import Plan, PlanNode
+from planalyzer.plan.serialize import node_keys
 from planalyzer.plan.text._header import SCAN_OBJECT_KEYS, ident
 from planalyzer.plan.text._props import LIST_KEYS, TEXT_KEYS
 from planalyzer.plan.text._reader import UNRECOGNISED
@@ -158,7 +159,8 @@ def _write_tree(root: PlanNode, lines: list[str]) -> None:
     stack: list[tuple[PlanNode, int, bool]] = [(root, 1, True)]
     while stack:
         node, level, is_root = stack.pop()
-        keys = node.model_dump(by_alias=True, exclude_unset=True)
+        keys = node_keys(node)  # the keys as read, unknown ones included
+        keys.pop("Plans", None)
         if is_root:
             lines.append(_node_line(keys))
             props_level = 1

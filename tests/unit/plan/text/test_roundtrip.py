@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import planalyzer as pa
+from planalyzer.testing.strategies import GeneratedPlan, plan_documents
 from tests.unit.plan.builders import CORPUS
-from tests.unit.plan.strategies import GeneratedPlan, plan_documents
 from tests.unit.plan.text.carried import carried_pair
 
 ROOT = Path(__file__).parents[4]
