@@ -396,15 +396,10 @@ def _loop_outer(
     if entry is None:
         return None
     ref, facts = entry
-    conditions = _conditions(shape, ref)
-    rows = facts.row_estimate or 0.0
-    if not conditions or rows <= 0:
-        return None
-    sample = sampler.matching(facts.qualified_name, rows, conditions)
-    if sample is None or sample.sampled == 0:
+    real = _sampled_rows(shape, ref, facts, sampler)
+    if real is None:
         return None
     estimated = float(outer.plan_rows or scan.plan_rows)
-    real = sample.fraction * rows
     if real <= _RATIO * max(estimated, 1.0):
         return False
     cost = float(plan.root.total_cost or 0.0)
@@ -433,6 +428,23 @@ def _subtree(node: PlanNode) -> list[PlanNode]:
 _SCANS = frozenset({"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"})
 
 
+def _sampled_rows(
+    shape: QueryShape, ref: TableRef, facts: TableFacts, sampler: Sampler
+) -> float | None:
+    """Rows of ``ref``'s table matching the statement's conditions on it, from a sample.
+
+    None when there is nothing to sample (no condition, an empty table) or the sample failed.
+    """
+    conditions = _conditions(shape, ref)
+    rows = facts.row_estimate or 0.0
+    if not conditions or rows <= 0:
+        return None
+    sample = sampler.matching(facts.qualified_name, rows, conditions)
+    if sample is None or sample.sampled == 0:
+        return None
+    return sample.fraction * rows
+
+
 def _row_estimate(
     unit: Unit,
     node: PlanNode,
@@ -445,18 +457,11 @@ def _row_estimate(
     """Figures for a scan (or the loop around it) whose row estimate the sample contradicts."""
     if node.node_type not in _INDEX_SCANS:
         return None
-    conditions = _conditions(shape, ref)
-    rows = facts.row_estimate or 0.0
-    if not conditions or rows <= 0:
-        return None
-    sample = sampler.matching(facts.qualified_name, rows, conditions)
-    if sample is None or sample.sampled == 0:
+    real = _sampled_rows(shape, ref, facts, sampler)
+    if real is None:
         return None
     scan = node.parent if node.node_type == "Bitmap Index Scan" and node.parent else node
     estimated = float(scan.plan_rows or 0.0)
-    real = sample.fraction * rows
-    # A sample that saw no match bounds the rows above by one sampled page's worth.
-    real = max(real, 0.0)
     if real <= _RATIO * max(estimated, 1.0):
         return False
     ratio = real / max(estimated, 1.0)

@@ -121,20 +121,12 @@ def traps_dsn(advise_dsn: str) -> str:
 
 
 @pytest.fixture
-def tconn(traps_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+def tconn(traps_dsn: str, aconn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     """A connection to the database holding the traps (autocommit off)."""
-    connection = psycopg.connect(traps_dsn)
-    try:
-        yield connection
-    finally:
-        connection.close()
+    return aconn
 
 
 @pytest.fixture
-def tauto(traps_dsn: str) -> Iterator[psycopg.Connection[Any]]:
+def tauto(traps_dsn: str, autocommit_conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     """An autocommit connection to the traps (builds real indexes)."""
-    connection = psycopg.connect(traps_dsn, autocommit=True)
-    try:
-        yield connection
-    finally:
-        connection.close()
+    return autocommit_conn
