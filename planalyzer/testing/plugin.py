@@ -169,10 +169,11 @@ def planalyzer_conn(pytestconfig: pytest.Config) -> Iterator[Any]:
     """A psycopg connection to ``planalyzer_dsn`` (autocommit off); skips when none is set."""
     settings = pytestconfig.stash.get(_SETTINGS, None)
     if settings is None or not settings.dsn:
-        pytest.skip(
-            reason="planalyzer: no database configured; set planalyzer_dsn in the ini file, pass "
+        why = (
+            "planalyzer: no database configured; set planalyzer_dsn in the ini file, pass "
             "--planalyzer-dsn, or set PLANALYZER_DSN"
         )
+        pytest.skip(reason=why)
     import psycopg
 
     from planalyzer.testing._settings import safe_dsn
