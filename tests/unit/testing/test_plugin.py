@@ -13,6 +13,11 @@ import pytest
 
 import planalyzer as pa
 
+# Load the rules now, at collection: pytester restores sys.modules after each test, so modules
+# that `import planalyzer` defers and a test body first imports would be dropped and imported
+# afresh by the next test, leaving two copies of Severity and friends that do not compare.
+pa.analyze(pa.parse({"Plan": {"Node Type": "Result"}}))
+
 PLANS = Path(__file__).resolve().parents[3] / "fixtures" / "plans"
 SEQ = PLANS / "seq-scan" / "fires--filter-removes-most.json"
 SORT_SPILL = PLANS / "sort-spill" / "fires--external-merge.json"
