@@ -30,15 +30,19 @@ def first_node_line(text: str) -> int | None:
 
 def _bare_plan(text: str) -> int | None:
     """A node line once framing is undone: wrapped rows, or COSTS OFF without ANALYZE."""
+    from planalyzer.plan.text._forms import bare_root
     from planalyzer.plan.text._frame import BREAK, frame_lines
     from planalyzer.plan.text._header import looks_like_node_name, parse_node_line
 
-    for line in frame_lines(text[:20_000])[:200]:
+    lines = frame_lines(text[:20_000])[:200]
+    for index, line in enumerate(lines):
         if line.text == BREAK:
             continue
         if _FIGURES.match(line.text) or _ARROW.match(line.text):
             return line.number
         if looks_like_node_name(line.text) and parse_node_line(line.text) is not None:
+            return line.number
+        if bare_root(lines, index) is not None:  # an unknown node with properties under it
             return line.number
     return None
 

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from planalyzer.errors import PlanParseError
+from planalyzer.plan.text._forms import bare_root, settle_function_names
 from planalyzer.plan.text._frame import BREAK, Line, frame_lines
 from planalyzer.plan.text._header import looks_like_node_name, parse_node_line, split_figures
 from planalyzer.plan.text._props import parse_property, scalar, split_key, split_list
@@ -123,6 +124,8 @@ def read_text(text: str) -> list[dict[str, Any]]:
             root = None
         if root is None or line.column <= root.column:
             keys = _root_candidate(content)
+            if keys is None and root is None:
+                keys = bare_root(lines, index)
             if keys is not None:
                 if root is not None:
                     statements.append(current)
@@ -246,6 +249,7 @@ def _finish(statement: _Statement) -> dict[str, Any]:
     analyzed = any("Actual Loops" in n.keys for n in statement.nodes)
     for node in statement.nodes:
         _read_props(node)
+    settle_function_names([node.keys for node in statement.nodes])
     buffers = any(k in n.keys for n in statement.nodes for k in _BLOCK_KEYS)
     timed = any("Actual Total Time" in n.keys for n in statement.nodes)
     for node in statement.nodes:
@@ -350,6 +354,11 @@ def _read_worker_line(rest: str, subs: list[Line], entry: dict[str, Any], head: 
         rows = actual["ar"]
         entry["Actual Rows"] = float(rows) if "." in rows else int(rows)
         entry["Actual Loops"] = int(actual["al"])
+    elif rest == "JIT:":  # a worker that never ran the node: its JIT block opens the entry
+        depth = subs[0].column if subs else 0
+        count = next((i for i, sub in enumerate(subs) if sub.column < depth), len(subs))
+        entry["JIT"] = _read_jit(subs[:count])
+        subs = subs[count:]
     else:
         _read_line(Line(head.number, head.column, rest), [], entry)
     for sub_head, sub_subs in _blocks(subs):

@@ -55,6 +55,7 @@ _ORDER = (
     "Disabled",
     "Output",
     "Inner Unique",
+    "Window",  # PostgreSQL 18 prints a WindowAgg's definition before its Run Condition
     "Merge Cond",
     "Hash Cond",
     "Index Cond",
@@ -90,7 +91,6 @@ _ORDER = (
     "Cache Mode",
     "@memoize",
     "@storage",
-    "Window",
     "@targets",
     "Conflict Resolution",
     "Conflict Arbiter Indexes",
@@ -515,7 +515,13 @@ def _worker(worker: dict[str, Any], node_type: str) -> Iterator[str]:
         lines.append(f"actual {timing}rows={rows} loops={worker['Actual Loops']:.0f}")
     rest = {k: v for k, v in worker.items() if k != "Worker Number" and not k.startswith("Actual")}
     rest["Node Type"] = node_type  # the worker's figures read like its node's
+    jit = rest.pop("JIT", None)
+    usage = {k: rest.pop(k) for k in list(rest) if k in _BUFFER_KEYS | _IO_KEYS | set(_WAL_KEYS)}
     lines.extend(_node_props(rest))
+    if isinstance(jit, dict):  # explain.c prints a worker's JIT between its details and usage
+        lines.append("JIT:")
+        lines.extend("  " + line for line in _jit(jit))
+    lines.extend(_usage(usage))
     if not lines:
         return
     number = worker.get("Worker Number", 0)

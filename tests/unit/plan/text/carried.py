@@ -13,7 +13,10 @@ statement, except what PostgreSQL's text format does not print at all, namely
 - ``Scan Direction: NoMovement`` (printed as nothing, read back as Forward),
 - ``Parent Relationship`` when the JSON producer left it out (the text reader infers it),
 - the ``Parent Relationship`` of a ModifyTable's children on PostgreSQL 13 and older ("Member",
-  read back as "Outer").
+  read back as "Outer"),
+- a Function Scan printed by its alias alone without VERBOSE (``ROWS FROM (f(), g()) r``, an
+  expression): ``Function Scan on r`` is also what a function ``r`` without alias prints, and
+  it is read that way (``Function Name`` = ``Alias``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import planalyzer as pa
+from planalyzer.plan.serialize import node_keys
 
 _NOT_PRINTED = frozenset({"Inner Unique"})
 
@@ -71,7 +75,8 @@ _KEEP_ZERO = frozenset(
 
 def node_fields(node: pa.PlanNode, *, relationships: bool = True) -> dict[str, Any]:
     """One node's keys as the text format carries them."""
-    raw = node.model_dump(by_alias=True, exclude_unset=True)
+    raw = node_keys(node)  # the keys as read (a parsed node's model_dump() shows none)
+    raw.pop("Plans", None)
     if not relationships:
         raw.pop("Parent Relationship", None)
     if raw.get("Scan Direction") == "NoMovement":
@@ -84,6 +89,8 @@ def node_fields(node: pa.PlanNode, *, relationships: bool = True) -> dict[str, A
     ):
         if raw.get(original) == raw.get(current):
             raw.pop(original, None)  # "(originally N)" is printed only when they differ
+    if raw.get("Node Type") == "Function Scan" and "Function Call" not in raw:
+        raw.setdefault("Function Name", raw.get("Alias"))  # alias only: see the module's list
     parent = node.parent
     if raw.get("Parent Relationship") == "Member" and parent and parent.node_type == "ModifyTable":
         raw["Parent Relationship"] = "Outer"

@@ -80,11 +80,11 @@ def _shape(plan: pa.Plan) -> list[tuple[object, ...]]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan_documents())
 def test_random_trees_survive_the_text_round_trip(generated: GeneratedPlan) -> None:
-    # Without costs, a top node whose type the text vocabulary does not know (the strategy draws
-    # types with keys PostgreSQL never pairs them with) cannot be told from prose: known limit.
-    assume(generated.costs)
     plan = pa.parse(generated.document)
     text = plan.to_text()
+    # One line without figures whose node type the text vocabulary does not know, with nothing
+    # under it, cannot be told from prose (with children or properties it is a node): known limit.
+    assume(len(text.splitlines()) > 1 or generated.costs or generated.analyze)
     again = pa.parse(text)
     assert _shape(again) == _shape(plan), text
     # text prints statement times with three decimals, as PostgreSQL measures them
