@@ -10,6 +10,7 @@ own lines with their indentation, plus markers where one statement's output ends
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 __all__ = ["BREAK", "Line", "frame_lines"]
@@ -41,12 +42,73 @@ _NODE_START = re.compile(r"^\s*(?:->\s|[A-Z][\w ()\-]*\s\((?:cost=|actual |never
 
 def frame_lines(text: str) -> list[Line]:
     """The plan lines of ``text``, framing removed, and `BREAK` markers between statements."""
+    # only "\n" ends a line: EXPLAIN prints no other break, and str.splitlines() would also
+    # split inside a value at \x85, \u2028, form feeds and the like
+    raw_lines = text.split("\n")
+    if "plan:" not in text and "\n." not in text and "\n…" not in text:
+        plain = _plain_lines(raw_lines, only_spaces=_no_other_whitespace(text))
+        if plain is not None:
+            return plain
+    # psql's wrapped rows only need joining when a line starts with the continuation mark
+    numbered = _unwrap(raw_lines) if ("\n." in text or "\n…" in text) else enumerate(raw_lines, 1)
+    return _framed_lines(numbered)
+
+
+def _plain_lines(raw_lines: list[str], *, only_spaces: bool) -> list[Line] | None:
+    """`frame_lines` for output with no framing at all, or None when there is some.
+
+    What EXPLAIN printed, copied as it is, is most of what people paste; its lines are read in
+    a few list passes instead of one trip each through `_framed_lines`. The few lines that are
+    not indented plan lines (the top node, Planning/Execution Time) still go through
+    `_framed_lines`, and any framing found there hands the whole text back to it.
+    """
+    lines = [raw.rstrip() for raw in raw_lines]
+    # str.lstrip() without an argument is several times faster than lstrip(" "), and the same
+    # when spaces are the only whitespace in the text
+    contents = [line.lstrip() for line in lines] if only_spaces else [s.lstrip(" ") for s in lines]
+    frame_chars = _FRAME_CHARS
+    others = [
+        i
+        for i, (line, content) in enumerate(zip(lines, contents, strict=True))
+        if content
+        and not (
+            line[:2] == "  "
+            and (content[:1] not in frame_chars or content[:2] == "->")
+            and content != "QUERY PLAN"
+        )
+    ]
+    if others:
+        framed = _framed_lines((i + 1, lines[i]) for i in others)
+        if framed != [(i + 1, len(lines[i]) - len(contents[i]), contents[i]) for i in others]:
+            return None
+    new_line = _new_line
+    return [
+        new_line(Line, (number, len(line) - len(content), content))
+        for number, (line, content) in enumerate(zip(lines, contents, strict=True), 1)
+        if content
+    ]
+
+
+# Every character str.strip() removes besides " " and "\n" (str.isspace(); a test checks it).
+OTHER_WHITESPACE = (
+    "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_OTHER_ASCII_WHITESPACE = OTHER_WHITESPACE[:8]
+
+
+def _no_other_whitespace(text: str) -> bool:
+    """True when spaces and newlines are the text's only whitespace (a few substring scans)."""
+    others = _OTHER_ASCII_WHITESPACE if text.isascii() else OTHER_WHITESPACE
+    return not any(ch in text for ch in others)
+
+
+def _framed_lines(numbered: Iterable[tuple[int, str]]) -> list[Line]:
+    """Plan lines of numbered raw lines, with psql's and the server log's framing undone."""
     out: list[Line] = []
     in_log = False  # inside an auto_explain entry
     skipping = False  # after an echoed EXPLAIN statement, until its output starts
-    # only "\n" ends a line: EXPLAIN prints no other break, and str.splitlines() would also
-    # split inside a value at \x85, \u2028, form feeds and the like
-    for number, raw in _unwrap(text.split("\n")):
+    for number, raw in numbered:
         line = raw.rstrip()
         if not in_log and not skipping and line.startswith("  ") and "plan:" not in line:
             # fast path: an indented plan line (a framing line is never indented, except
@@ -54,7 +116,7 @@ def frame_lines(text: str) -> list[Line]:
             content = line.lstrip(" ")
             first = content[:1]
             if (first not in _FRAME_CHARS or content.startswith("->")) and content != "QUERY PLAN":
-                out.append(Line(number, len(line) - len(content), content))
+                out.append(_new_line(Line, (number, len(line) - len(content), content)))
                 continue
         if in_log:
             if "plan:" in line and _LOG_PLAN.search(line):
@@ -99,6 +161,11 @@ def frame_lines(text: str) -> list[Line]:
         content = line.lstrip(" ")
         out.append(Line(number, len(line) - len(content), content))
     return out
+
+
+# Line's generated __new__ is a Python call; the tuple constructor builds the same value at a
+# fraction of the cost, which matters on the one line per plan line (tens of thousands).
+_new_line = tuple.__new__
 
 
 def _unwrap(raw_lines: list[str]) -> list[tuple[int, str]]:

@@ -161,7 +161,7 @@ def parse_node_line(text: str, *, lenient: bool = False) -> NodeHeader | None:
     know becomes the node type as printed, unless it holds malformed figures.
     """
     name, figures = split_figures(text)
-    node = _parse_name(name)
+    node = _cached_name(name)
     if node is None:
         if not lenient or not name or "(cost=" in name or "(actual" in name or "(never" in name:
             return None
@@ -185,6 +185,20 @@ def parse_node_line(text: str, *, lenient: bool = False) -> NodeHeader | None:
             node["Actual Loops"] = 0
             node["_never"] = True
     return node
+
+
+_NAMES: dict[str, NodeHeader | None] = {}  # a plan repeats its node names ("Hash", "Sort")
+
+
+def _cached_name(name: str) -> NodeHeader | None:
+    """`_parse_name`, remembered (bounded, like re's cache); the caller gets its own dict."""
+    try:
+        known = _NAMES[name]
+    except KeyError:
+        if len(_NAMES) >= 4096:
+            _NAMES.clear()
+        known = _NAMES[name] = _parse_name(name)
+    return None if known is None else known.copy()
 
 
 def _parse_name(name: str) -> NodeHeader | None:

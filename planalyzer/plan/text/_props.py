@@ -19,6 +19,7 @@ __all__ = [
     "LIST_KEYS",
     "TEXT_KEYS",
     "parse_property",
+    "read_property_line",
     "scalar",
     "split_key",
     "split_list",
@@ -77,14 +78,35 @@ _KB = re.compile(r"(-?\d+) ?kB")
 
 def split_key(line: str) -> tuple[str, str] | None:
     """``("Label", "value")`` for a ``Label: value`` line (value "" for ``Label:``), else None."""
+    key, sep, value = line.partition(": ")
+    if sep and value[:1] != " " and (key in _KEY_NAMES or _is_key_name(key)):
+        return key, value  # what _KEY gives, without running it on every property line
     m = _KEY.match(line)
     if m is None:
         return None
     return m[1], (m[2] or "")
 
 
+_KEY_NAME = re.compile(r"[A-Z][A-Za-z0-9 /()\-_]*")
+_KEY_NAMES: set[str] = set()  # labels already seen to fit _KEY_NAME (a plan repeats a few)
+
+
+def _is_key_name(key: str) -> bool:
+    if _KEY_NAME.fullmatch(key) is None:
+        return False
+    if len(_KEY_NAMES) >= 4096:  # bounded, like re's own cache
+        _KEY_NAMES.clear()
+    _KEY_NAMES.add(key)
+    return True
+
+
 def scalar(value: str) -> Any:
     """A value of an unknown label: int, float or bool when it reads as one, else the text."""
+    if value.isdigit() and value.isascii():
+        return int(value)
+    first = value[:1]
+    if first.isalpha() and value not in ("true", "false"):
+        return value  # a number starts with a digit or "-"; JSON starts with [, { or "
     text = value
     for unit in (" ms", " kB"):
         if text.endswith(unit) and (_INT.fullmatch(text[:-3]) or _FLOAT.fullmatch(text[:-3])):
@@ -105,16 +127,25 @@ def scalar(value: str) -> Any:
     return value
 
 
+_LIST_MARKS = re.compile(r"""[,'"()\[\]{}]""")
+_QUOTES_OR_BRACKETS = re.compile(r"""['"()\[\]{}]""")
+
+
 def split_list(value: str) -> list[str]:
-    """Split ``a, f(b, c), 'x, y'`` at top-level commas (ExplainPropertyList's separator)."""
+    """Split ``a, f(b, c), 'x, y'`` at top-level commas (ExplainPropertyList's separator).
+
+    Only commas, quotes and brackets are visited (found by a regex, not char by char): on a
+    VERBOSE plan this runs for every node's ``Output``.
+    """
+    if not _QUOTES_OR_BRACKETS.search(value):
+        return value.split(", ")  # no quotes or brackets: every ", " separates
     items: list[str] = []
     depth = 0
     quote = ""
     start = 0
-    i = 0
-    n = len(value)
-    while i < n:
-        ch = value[i]
+    for m in _LIST_MARKS.finditer(value):
+        ch = m[0]
+        i = m.start()
         if quote:
             if ch == quote:
                 quote = ""
@@ -124,11 +155,9 @@ def split_list(value: str) -> list[str]:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch == "," and depth <= 0 and value.startswith(", ", i):
+        elif depth <= 0 and value.startswith(", ", i) and i >= start:
             items.append(value[start:i])
             start = i + 2
-            i += 1
-        i += 1
     items.append(value[start:])
     return items
 
@@ -158,7 +187,12 @@ def _pairs(text: str) -> dict[str, str]:
 
 # --- the hand-written text-only lines ---------------------------------------------------------
 
-_BLOCK_OPS = {"hit": "Hit", "read": "Read", "dirtied": "Dirtied", "written": "Written"}
+# ("shared", "hit") -> "Shared Hit Blocks": the JSON key of each counter on a Buffers line
+_BLOCK_KEYS = {
+    (family, op): f"{family.capitalize()} {op.capitalize()} Blocks"
+    for family in ("shared", "local", "temp")
+    for op in ("hit", "read", "dirtied", "written")
+}
 
 
 def _buffers(value: str, out: Props) -> None:
@@ -166,12 +200,12 @@ def _buffers(value: str, out: Props) -> None:
         words = part.split()
         if not words:
             continue
-        family = words[0].capitalize()
-        if family not in ("Shared", "Local", "Temp"):
+        family = words[0].lower()
+        if family not in ("shared", "local", "temp"):
             raise ValueError(part)
         for pair in words[1:]:
             op, _, count = pair.partition("=")
-            out[f"{family} {_BLOCK_OPS[op]} Blocks"] = int(count)
+            out[_BLOCK_KEYS[family, op]] = int(count)
 
 
 _IO_FAMILIES = {
@@ -345,6 +379,32 @@ _SPECIAL: dict[str, Callable[[str, Props], None]] = {
     "Planned Partitions": lambda v, out: _hashagg("Planned Partitions", v, out),
     "Batches": lambda v, out: _hashagg("Batches", v, out),
 }
+
+
+def read_property_line(line: str, out: Props) -> bool:
+    """`split_key` then `parse_property` for one ``Label: value`` line, in one call.
+
+    False when the line is not that (no value, not a label, a malformed or repeated value):
+    the caller then takes its general path. This is the call made for nearly every line of
+    a plan, so the common labels are handled here without the two calls.
+    """
+    key, sep, value = line.partition(": ")
+    if not sep or value[:1] in ("", " ") or not (key in _KEY_NAMES or _is_key_name(key)):
+        pair = split_key(line)
+        if pair is None or not pair[1]:
+            return False
+        key, value = pair
+    if key in _SPECIAL:
+        return parse_property(key, value, out)
+    if key in out:
+        return False
+    if key in LIST_KEYS:
+        out[key] = split_list(value)
+    elif key in TEXT_KEYS:
+        out[key] = value
+    else:
+        out[key] = scalar(value)
+    return True
 
 
 def parse_property(key: str, value: str, out: Props) -> bool:

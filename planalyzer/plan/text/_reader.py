@@ -17,7 +17,13 @@ from planalyzer.errors import PlanParseError
 from planalyzer.plan.text._forms import bare_root, settle_function_names
 from planalyzer.plan.text._frame import BREAK, Line, frame_lines
 from planalyzer.plan.text._header import looks_like_node_name, parse_node_line, split_figures
-from planalyzer.plan.text._props import parse_property, scalar, split_key, split_list
+from planalyzer.plan.text._props import (
+    parse_property,
+    read_property_line,
+    scalar,
+    split_key,
+    split_list,
+)
 
 __all__ = ["UNRECOGNISED", "read_text"]
 
@@ -25,6 +31,8 @@ UNRECOGNISED = "Unrecognised Lines"
 """Extra key holding, verbatim, lines this version could not read (on a node or the statement)."""
 
 _LABEL = re.compile(r"^(?:(?:InitPlan|SubPlan) \d+(?: \(returns .*\))?|CTE \S.*)$")
+# First words of a line that is not a plain property: a child node, a label, a marker.
+_NOT_A_PROPERTY = ("->", "InitPlan", "SubPlan", "CTE ", BREAK)
 _WORKER = re.compile(r"^Worker (\d+):  (.*)$")
 _WORKER_ACTUAL = re.compile(
     r"^actual (?:time=(?P<as>[\d.]+)\.\.(?P<at>[\d.]+) )?rows=(?P<ar>[\d.]+) loops=(?P<al>\d+)$"
@@ -103,7 +111,21 @@ def read_text(text: str) -> list[dict[str, Any]]:
     statements: list[_Statement] = []
     current = _Statement()
     for index, line in enumerate(lines):
-        content = line.text
+        _number, column, content = line
+        root = current.root
+        if (
+            root is not None
+            and column > root.column
+            and current.label is None
+            and not current.top
+            and not content.startswith(_NOT_A_PROPERTY)
+        ):
+            # the common line first: a property of the node above it (all checks below fail)
+            stack = current.stack
+            while len(stack) > 1 and stack[-1].column >= column:
+                stack.pop()
+            stack[-1].props.append(line)
+            continue
         if content == BREAK:
             if current.root is not None:
                 statements.append(current)
@@ -299,21 +321,26 @@ def _keep(out: dict[str, Any], line: Line) -> None:
 
 def _read_props(node: _Node) -> None:
     keys = node.keys
+    if not node.props:
+        return
     blocks = _blocks(node.props)
-    if keys.get("Node Type") == "Aggregate" and _has_grouping_sets(blocks):
+    node_type = keys.get("Node Type")
+    if node_type == "Aggregate" and _has_grouping_sets(blocks):
         blocks = _read_grouping_sets(blocks, keys)
     workers: dict[int, dict[str, Any]] = {}
     for head, subs in blocks:
         content = head.text
-        worker = _WORKER.match(content)
+        worker = _WORKER.match(content) if content.startswith("Worker ") else None
         if worker is not None:
             number = int(worker[1])
             entry = workers.setdefault(number, {"Worker Number": number})
             _read_worker_line(worker[2], subs, entry, head)
             continue
-        if keys.get("Node Type") == "ModifyTable" and (target := _TARGET_TABLE.match(content)):
+        if node_type == "ModifyTable" and (target := _TARGET_TABLE.match(content)):
             _read_target_table(target[1], subs, keys, head)
             continue
+        if not subs and read_property_line(content, keys):
+            continue  # the common line: one "Label: value" (what _read_line would do)
         _read_line(head, subs, keys)
     if workers:
         keys["Workers"] = list(workers.values())
@@ -341,8 +368,9 @@ def _read_line(head: Line, subs: list[Line], out: dict[str, Any]) -> None:
         return
     if not parse_property(key, value, out):
         _keep(out, head)
-    for sub_head, sub_subs in _blocks(subs):
-        _read_line(sub_head, sub_subs, out)
+    if subs:
+        for sub_head, sub_subs in _blocks(subs):
+            _read_line(sub_head, sub_subs, out)
 
 
 def _read_worker_line(rest: str, subs: list[Line], entry: dict[str, Any], head: Line) -> None:
