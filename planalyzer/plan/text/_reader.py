@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from planalyzer.errors import PlanParseError
+from planalyzer.plan.text._citus import fold_distributed_queries
 from planalyzer.plan.text._forms import bare_root, settle_function_names
 from planalyzer.plan.text._frame import BREAK, Line, frame_lines
 from planalyzer.plan.text._header import looks_like_node_name, parse_node_line, split_figures
@@ -266,6 +267,7 @@ def _relationship(parent: _Node) -> str:
 
 
 def _finish(statement: _Statement) -> dict[str, Any]:
+    statement.nodes = fold_distributed_queries(statement.nodes, _finish_nested)
     root = statement.root
     assert root is not None
     analyzed = any("Actual Loops" in n.keys for n in statement.nodes)
@@ -289,6 +291,13 @@ def _finish(statement: _Statement) -> dict[str, Any]:
         if node.children:
             node.keys["Plans"] = [child.keys for child in node.children]
     return {"Plan": root.keys, **top}
+
+
+def _finish_nested(root: _Node, nodes: list[_Node], top: list[Line]) -> dict[str, Any]:
+    """A plan nested in a Citus section, finished as a statement of its own."""
+    statement = _Statement()
+    statement.root, statement.nodes, statement.top = root, nodes, top
+    return _finish(statement)
 
 
 def _read_query_text(lines: list[Line], out: dict[str, Any]) -> None:

@@ -101,6 +101,13 @@ _ORDER = (
     "@merge",
     "Subplans Removed",
 )
+# An Agg or Group node prints its keys before its Filter (HAVING): show_agg_keys comes first.
+_GROUPING_ORDER = tuple(
+    item
+    for name in _ORDER
+    for item in ((("Group Key", "@grouping", name)) if name == "Filter" else (name,))
+    if item not in ("Group Key", "@grouping") or name == "Filter"
+)
 _ZERO_SUPPRESSED = frozenset(
     {
         "Rows Removed by Index Recheck",
@@ -295,7 +302,7 @@ def _node_props(keys: dict[str, Any]) -> Iterator[str]:
         done.discard("Scan Direction")
     if node_type == "Custom Scan" and not keys.get("Custom Plan Provider"):
         done.discard("Custom Plan Provider")
-    for item in _ORDER:
+    for item in _GROUPING_ORDER if node_type in ("Aggregate", "Group") else _ORDER:
         if item.startswith("@"):
             group = _GROUP_KEYS[item]
             if item == "@merge" and keys.get("Operation") != "Merge":
@@ -320,6 +327,10 @@ def _node_props(keys: dict[str, Any]) -> Iterator[str]:
             if item in ("Disabled", "Inner Unique", "Single Copy") and not value:
                 continue
             yield _prop(item, value)
+    citus = _distributed_query(keys.get("Distributed Query"))
+    if citus is not None:  # Citus prints its sections where ExplainCustomScan runs
+        yield from citus
+        done.add("Distributed Query")
     yield from _usage(keys)
     done |= _BUFFER_KEYS | _IO_KEYS | set(_WAL_KEYS)
     workers = keys.get("Workers")
@@ -625,3 +636,95 @@ def _jit(jit: dict[str, Any]) -> Iterator[str]:
             else:
                 parts.append(f"{phase} {value:.3f} ms")
         yield "Timing: " + ", ".join(parts)
+
+
+# --- Citus's distributed-plan sections (multi_explain.c) -------------------------------------
+
+_HEADING_PROPS = "      "  # a "->  Task" heading's properties: 6 columns right of its arrow
+_NESTED = _HEADING_PROPS + "    "  # a nested plan's lines after its arrowed first line
+
+
+def _distributed_query(query: Any) -> list[str] | None:
+    """Citus's ``Distributed Query`` as it prints it, or None when it is not that shape.
+
+    The subplans' result ids are not in JSON: they are written as ``1_1``, ``1_2``...
+    """
+    if not isinstance(query, dict) or not set(query) <= {"Subplans", "Job"}:
+        return None
+    subplans, job = query.get("Subplans", []), query.get("Job", {})
+    if not isinstance(subplans, list) or not isinstance(job, dict):
+        return None
+    lines: list[str] = []
+    for number, subplan in enumerate(subplans, 1):
+        if not isinstance(subplan, dict):
+            return None
+        lines.append(f"->  Distributed Subplan 1_{number}")
+        lines.extend(
+            _HEADING_PROPS + _citus_prop(k, v) for k, v in subplan.items() if k != "PlannedStmt"
+        )
+        for statement in subplan.get("PlannedStmt") or []:
+            tree, summary = _nested_plan(statement)
+            if tree is None:
+                return None
+            lines.append(_HEADING_PROPS + "->  " + tree[0])
+            lines.extend(_NESTED + line for line in tree[1:])
+            lines.extend(_HEADING_PROPS + line for line in summary)
+    tasks, dependent = job.get("Tasks", []), job.get("Dependent Jobs", [])
+    lines.extend(_citus_prop(k, v) for k, v in job.items() if k not in ("Tasks", "Dependent Jobs"))
+    if not isinstance(tasks, list) or not isinstance(dependent, list):
+        return None
+    for task in tasks:
+        if not isinstance(task, dict):
+            return None
+        lines.append("->  Task")
+        lines.extend(
+            _HEADING_PROPS + _citus_prop(k, v) for k, v in task.items() if k != "Remote Plan"
+        )
+        for document in task.get("Remote Plan") or []:
+            for statement in document if isinstance(document, list) else [document]:
+                tree, summary = _nested_plan(statement)
+                if tree is None:
+                    return None
+                printed = tree + summary  # the worker's own EXPLAIN, shifted as a whole
+                lines.append(_HEADING_PROPS + "->  " + printed[0])
+                lines.extend(_NESTED + line for line in printed[1:])
+    lines.extend(_map_merge_jobs(dependent))
+    return lines
+
+
+def _map_merge_jobs(jobs: list[Any]) -> Iterator[str]:
+    stack: list[tuple[Any, str]] = [(job, "") for job in reversed(jobs)]
+    while stack:
+        job, indent = stack.pop()
+        if not isinstance(job, dict):
+            continue
+        yield indent + "->  MapMergeJob"
+        inner = indent + _HEADING_PROPS
+        yield from (inner + _citus_prop(k, v) for k, v in job.items() if k != "Dependent Jobs")
+        nested = job.get("Dependent Jobs")
+        if isinstance(nested, list):
+            stack.extend((sub, inner) for sub in reversed(nested))
+
+
+def _citus_prop(key: str, value: Any) -> str:
+    if key == "Subplan Duration" and isinstance(value, int | float):
+        return f"{key}: {value:.2f} ms"
+    return _prop(key, value)
+
+
+def _nested_plan(statement: Any) -> tuple[list[str] | None, list[str]]:
+    """A nested statement's tree lines and summary lines, as if printed at the top."""
+    if not isinstance(statement, dict) or not isinstance(statement.get("Plan"), dict):
+        return None, []
+    from planalyzer.errors import PlanParseError
+    from planalyzer.plan.parse import parse
+
+    try:
+        plan = parse(statement)
+    except PlanParseError:
+        return None, []
+    tree: list[str] = []
+    _write_tree(plan.root, tree)
+    summary: list[str] = []
+    _write_summary(plan.model_dump(by_alias=True, exclude_unset=True, exclude={"root"}), summary)
+    return tree, summary

@@ -8,6 +8,7 @@ anything else.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -49,11 +50,16 @@ def test_json_to_text_and_back_keeps_every_printed_field(path: Path) -> None:
         assert left == right, text
 
 
-@pytest.mark.parametrize("path", TEXT_PLANS[::4], ids=[_id(p) for p in TEXT_PLANS[::4]])
+# explain.c prints "Rows Removed by Filter: 0" when fewer than half a row per loop was removed
+# (1 row over 100 loops); the value is 0 in JSON too, and to_text() leaves zero counters out.
+_ROUNDED_TO_ZERO = re.compile(r"^ *Rows Removed by [A-Za-z ]+: 0\n", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", TEXT_PLANS, ids=[_id(p) for p in TEXT_PLANS])
 def test_to_text_reprints_what_postgres_printed(path: Path) -> None:
     """Text in, text out: the layout is explain.c's, line for line, for the plans it can carry."""
     original = path.read_text()
-    assert pa.parse(original).to_text() == original
+    assert pa.parse(original).to_text() == _ROUNDED_TO_ZERO.sub("", original)
 
 
 def _shape(plan: pa.Plan) -> list[tuple[object, ...]]:
