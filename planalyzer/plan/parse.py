@@ -397,17 +397,14 @@ def _build_nodes(root_raw: Any, root_path: str) -> tuple[tuple[PlanNode, ...], l
                 _key_path(_path(where), "Plans"),
                 f"expected a list of nodes, got {_kind(sub_plans)}",
             )
-        if "Distributed Query" in raw:
-            stack.extend(
-                (child, child_path, index, depth + 1, True)
-                for child, child_path in reversed(
-                    list(
-                        _remote_plans(
-                            raw["Distributed Query"], _key_path(_path(where), "Distributed Query")
-                        )
+        for citus_key in _CITUS_KEYS:
+            if citus_key in raw:
+                stack.extend(
+                    (child, child_path, index, depth + 1, True)
+                    for child, child_path in reversed(
+                        list(_remote_plans(raw[citus_key], _key_path(_path(where), citus_key)))
                     )
                 )
-            )
         if sub_plans:
             # pushed last so that "Plans" come first in pre-order, then the remote plans
             stack.extend(
@@ -552,6 +549,11 @@ def _path(where: Any) -> str:
     for i in reversed(indexes):
         path = f"{_key_path(path, 'Plans')}[{i}]"
     return path
+
+
+# Where Citus nests plans in a Custom Scan: its distributed plan, and the inner query of an
+# INSERT ... SELECT or MERGE run through the coordinator (multi_explain.c).
+_CITUS_KEYS = ("Distributed Query", "Select Query", "Source Query")
 
 
 def _remote_plans(value: Any, path: str) -> Iterator[tuple[Any, str]]:

@@ -14,8 +14,11 @@ shape EXPLAIN (FORMAT JSON) gives::
                 "Tasks": [{"Node": "host=...", "Remote Plan": [[{"Plan": ...}]]}]}
     }
 
-Each nested plan becomes a statement of its own, finished like a top-level one. The subplan's
-result id (``1_1``) is not in JSON, and is not kept.
+For INSERT ... SELECT and MERGE through the coordinator, Citus prints the inner query's plan
+behind an arrow after ``INSERT/SELECT method`` (``MERGE INTO <table> method``); JSON nests it
+under ``Select Query`` (``Source Query``). Each nested plan becomes a statement of its own,
+finished like a top-level one. The subplan's result id (``1_1``) is not in JSON, and is not
+kept.
 """
 
 from __future__ import annotations
@@ -69,6 +72,9 @@ def fold_distributed_queries(nodes: list[Any], finish: Finish) -> list[Any]:
     for node in reversed(nodes):
         if node.keys.get("Node Type") != "Custom Scan":
             continue
+        if _fold_coordinator_query(node, finish):
+            folded = True
+            continue
         headings = [child for child in node.children if _heading(child) is not None]
         own = [line for line in node.props if _job_line(line)]
         if not headings and not own:
@@ -78,6 +84,35 @@ def fold_distributed_queries(nodes: list[Any], finish: Finish) -> list[Any]:
         node.children = [child for child in node.children if _heading(child) is None]
         folded = True
     return _preorder(nodes[0]) if folded else nodes
+
+
+def _fold_coordinator_query(node: _TreeNode, finish: Finish) -> bool:
+    """INSERT ... SELECT or MERGE through the coordinator: the inner plan, as JSON nests it.
+
+    Citus prints ``INSERT/SELECT method: ...`` (or ``MERGE INTO <table> method: ...``) and then
+    the inner query's plan behind an arrow; JSON has it under ``Select Query`` (``Source
+    Query``) as a list of statements.
+    """
+    key = None
+    for line in node.props:
+        label = (split_key(line.text) or ("",))[0]
+        if label == "INSERT/SELECT method":
+            key = "Select Query"
+        elif label.startswith("MERGE INTO ") and label.endswith(" method"):
+            key = "Source Query"
+    if key is None or not node.children:
+        return False
+    first = node.children[0].line
+    summary = [line for line in node.props if line.number > first]
+    node.props = [line for line in node.props if line.number < first]
+    statements = []
+    for index, root in enumerate(node.children):
+        root.keys.pop("Parent Relationship", None)
+        top = summary if index == len(node.children) - 1 else []
+        statements.append(finish(root, _preorder(root), top))
+    node.keys[key] = statements
+    node.children = []
+    return True
 
 
 def _job_line(line: Line) -> bool:

@@ -331,6 +331,12 @@ def _node_props(keys: dict[str, Any]) -> Iterator[str]:
     if citus is not None:  # Citus prints its sections where ExplainCustomScan runs
         yield from citus
         done.add("Distributed Query")
+    for citus_key in ("Select Query", "Source Query"):
+        inner = _coordinator_query(keys, citus_key)
+        if inner is not None:
+            yield from inner
+            done.add(citus_key)
+            done.update(k for k in keys if _is_citus_method(k))
     yield from _usage(keys)
     done |= _BUFFER_KEYS | _IO_KEYS | set(_WAL_KEYS)
     workers = keys.get("Workers")
@@ -689,6 +695,28 @@ def _distributed_query(query: Any) -> list[str] | None:
                 lines.append(_HEADING_PROPS + "->  " + printed[0])
                 lines.extend(_NESTED + line for line in printed[1:])
     lines.extend(_map_merge_jobs(dependent))
+    return lines
+
+
+def _is_citus_method(key: str) -> bool:
+    return key == "INSERT/SELECT method" or (
+        key.startswith("MERGE INTO ") and key.endswith(" method")
+    )
+
+
+def _coordinator_query(keys: dict[str, Any], key: str) -> list[str] | None:
+    """INSERT ... SELECT or MERGE through the coordinator: the method, then the inner plan."""
+    statements = keys.get(key)
+    if not isinstance(statements, list):
+        return None
+    lines = [_prop(k, v) for k, v in keys.items() if _is_citus_method(k)]
+    for statement in statements:
+        tree, summary = _nested_plan(statement)
+        if tree is None:
+            return None
+        lines.append("->  " + tree[0])
+        lines.extend("    " + line for line in tree[1:])
+        lines.extend(summary)
     return lines
 
 

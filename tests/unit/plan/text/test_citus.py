@@ -118,3 +118,30 @@ def test_a_distributed_query_of_another_shape_is_written_as_json() -> None:
     assert 'Distributed Query: {"Job": {"Task Count": 1}, "Future Section": [1]}' in text
     again = pa.parse(text)
     assert node_keys(again.root)["Distributed Query"] == document[0]["Plan"]["Distributed Query"]
+
+
+def test_a_merge_through_the_coordinator_nests_its_source_query() -> None:
+    text = (
+        "Custom Scan (Citus MERGE INTO ...)\n"
+        "  MERGE INTO target method: pull to coordinator\n"
+        "  ->  Custom Scan (Citus Adaptive)\n"
+        "        Task Count: 1\n"
+        "        Tasks Shown: All\n"
+        "        ->  Task\n"
+        "              Node: host=w port=5432 dbname=d\n"
+        "              ->  Seq Scan on source_4000 source\n"
+    )
+    (statement,) = read_text(text)
+    plan = statement["Plan"]
+    assert plan["MERGE INTO target method"] == "pull to coordinator"
+    (source,) = plan["Source Query"]
+    assert "Plans" not in plan
+    assert "Parent Relationship" not in source["Plan"]
+    assert source["Plan"]["Distributed Query"]["Job"]["Task Count"] == 1
+    parsed = pa.parse(text)
+    assert [(n.node_type, n.remote) for n in parsed.nodes()] == [
+        ("Custom Scan", False),
+        ("Custom Scan", True),
+        ("Seq Scan", True),
+    ]
+    assert parsed.to_text() == text
