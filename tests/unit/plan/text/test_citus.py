@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import planalyzer as pa
+from planalyzer.testing.strategies import GeneratedPlan, plan_documents
 from planalyzer.plan.serialize import node_keys
 from planalyzer.plan.text._reader import read_text
 from tests.unit.plan.builders import CORPUS
@@ -145,3 +148,33 @@ def test_a_merge_through_the_coordinator_nests_its_source_query() -> None:
         ("Seq Scan", True),
     ]
     assert parsed.to_text() == text
+
+
+def _shape(plan: pa.Plan) -> list[tuple[object, ...]]:
+    return [
+        (n.depth, n.remote, n.node_type, n.alias, n.total_cost, n.actual_rows, n.actual_loops)
+        for n in plan.nodes()
+    ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan_documents(max_nodes=8), plan_documents(max_nodes=8), st.booleans())
+def test_random_worker_and_subplan_plans_survive_the_text_round_trip(
+    task: GeneratedPlan, subplan: GeneratedPlan, with_subplan: bool
+) -> None:
+    job = {
+        "Task Count": 3,
+        "Tasks Shown": "One of 3",
+        "Tasks": [{"Node": "host=w1 port=5432 dbname=d", "Remote Plan": [task.document]}],
+    }
+    query: dict[str, object] = {"Job": job}
+    if with_subplan:
+        section = {"Intermediate Data Size": "18 bytes", "PlannedStmt": subplan.document}
+        query = {"Subplans": [section], "Job": job}
+    custom = {"Node Type": "Custom Scan", "Custom Plan Provider": "Citus Adaptive"}
+    plan = pa.parse([{"Plan": {**custom, "Distributed Query": query}}])
+    text = plan.to_text()
+    again = pa.parse(text)
+    assert _shape(again) == _shape(plan), text
+    left, right = carried_pair(plan, again)
+    assert left[1][0]["Distributed Query"].keys() == right[1][0]["Distributed Query"].keys()
