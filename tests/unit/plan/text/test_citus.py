@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import planalyzer as pa
-from planalyzer.testing.strategies import GeneratedPlan, plan_documents
 from planalyzer.plan.serialize import node_keys
 from planalyzer.plan.text._reader import read_text
+from planalyzer.testing.strategies import GeneratedPlan, plan_documents
 from tests.unit.plan.builders import CORPUS
 from tests.unit.plan.text.carried import carried_pair
 
