@@ -14,14 +14,16 @@ import re
 
 __all__ = ["salvage_note", "statement_without_plan", "unframe"]
 
-_HEADER = re.compile(r"^\s*[│|]?\s*QUERY PLAN\s*[│|]?\s*$")
-_RULE = re.compile(r"^\s*[-─━═┌┐└┘├┤┬┴┼+|│╞╡╪]+\s*$")
-_FOOTER = re.compile(r"^\s*\(\d+ rows?\)\s*$")
+_HEADER = re.compile(r"^\s*[│║|]?\s*QUERY PLAN\s*[│║|]?\s*$")
+# any psql linestyle: ASCII, and the Unicode box-drawing block (single and double lines)
+_RULE = re.compile(r"^\s*[-+|=\u2500-\u257f]+\s*$")
+# "(3 rows)", or localised: "(3 lignes)", "(3 Zeilen)"
+_FOOTER = re.compile(r"^\s*\(\d+ [^\W\d_]+\)\s*$")
 _ECHO = re.compile(r"^\s*EXPLAIN\b.*$", re.IGNORECASE)
 # What a psql session prints around a result: "\timing" lines, prompts (with the command typed
 # after them), and the messages of backslash commands such as \x.
-_TIMING = re.compile(r"^\s*Time: [\d.,]+ ms( \([^)]*\))?\s*$")
-_PROMPT = re.compile(r"^[\w.@:/\[\]-]+[=\-'\"(*!^][#>](?: |$)")
+_TIMING = re.compile(r"^\s*[^\W\d_]+ ?: [\d.,]+ ms( \([^)]*\))?\s*$")  # "Time:", "Temps :"
+_PROMPT = re.compile(r"^[^\s#>]*[\w\])][=\-'\"(*!^][#>](?: |$)")
 _PSQL_NOTE = re.compile(
     r"^(Expanded display is (on|off|used automatically)\.|Timing is (on|off)\.)$"
 )
@@ -112,7 +114,7 @@ def unframe(text: str) -> str:
 def _strip_cell(line: str) -> str:
     """One line of a table cell: drop borders and continuation marks."""
     body = line.rstrip()
-    for border in ("│", "|"):
+    for border in ("│", "║", "|"):
         if body.lstrip().startswith(border) and body.endswith(border):
             body = body.lstrip()[1:-1]
             break

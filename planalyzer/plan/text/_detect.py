@@ -13,6 +13,7 @@ _FIGURES = re.compile(
     r"\((?:cost=-?\d|actual (?:time|rows)=|never executed\))",
     re.MULTILINE,
 )
+_JSON_START = re.compile(r"\s*[\[{]\s*(?:[\[{\"\]}]|$)")
 _ARROW = re.compile(r"^[^\S\n]*(?:[|│][^\S\n]*)?->[^\S\n]+[A-Z]", re.MULTILINE)
 
 
@@ -49,7 +50,6 @@ def _bare_plan(text: str) -> int | None:
 
 def is_text_plan(text: str) -> bool:
     """True when ``text`` holds a text-format plan (any framing); JSON never matches."""
-    stripped = text.lstrip()
-    if stripped[:1] in ("[", "{"):
-        return False
+    if _JSON_START.match(text):
+        return False  # "[{", '{"', "[\n  {": JSON; a prompt such as "[42]db=# " is not
     return first_node_line(text) is not None

@@ -298,6 +298,11 @@ def _parse_plain(name: str, prefix: dict[str, Any]) -> NodeHeader | None:
                 return prefix | {"Node Type": node_type, "Join Type": kind}
     if name in SIMPLE_NAMES:
         return prefix | {"Node Type": name}
+    # before PostgreSQL 9.0 a Subquery Scan named its alias without "on": "Subquery Scan x"
+    scan, _, alias = name.partition(" Scan ")
+    if alias and f"{scan} Scan" in SCAN_OBJECT_KEYS and " " not in alias:
+        old_style = _parse_name(f"{scan} Scan on {alias}")
+        return None if old_style is None else prefix | old_style
     # a node type this version does not know (an extension's, a future server's)
     if re.fullmatch(r"[A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)*", name):
         return prefix | {"Node Type": name}

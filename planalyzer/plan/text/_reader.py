@@ -16,7 +16,7 @@ from typing import Any
 from planalyzer.errors import PlanParseError
 from planalyzer.plan.text._citus import fold_distributed_queries
 from planalyzer.plan.text._forms import bare_root, settle_function_names
-from planalyzer.plan.text._frame import BREAK, Line, frame_lines
+from planalyzer.plan.text._frame import BREAK, Line, frame_lines, rejoin_broken_lines
 from planalyzer.plan.text._header import looks_like_node_name, parse_node_line, split_figures
 from planalyzer.plan.text._props import (
     parse_property,
@@ -31,7 +31,8 @@ __all__ = ["UNRECOGNISED", "read_text"]
 UNRECOGNISED = "Unrecognised Lines"
 """Extra key holding, verbatim, lines this version could not read (on a node or the statement)."""
 
-_LABEL = re.compile(r"^(?:(?:InitPlan|SubPlan) \d+(?: \(returns .*\))?|CTE \S.*)$")
+# "InitPlan 1 (returns $0)", "SubPlan 2", "CTE x"; before PostgreSQL 9.0 plain "InitPlan"/"SubPlan"
+_LABEL = re.compile(r"^(?:(?:InitPlan|SubPlan)(?: \d+)?(?: \(returns .*\))?|CTE \S.*)$")
 # First words of a line that is not a plain property: a child node, a label, a marker.
 _NOT_A_PROPERTY = ("->", "InitPlan", "SubPlan", "CTE ", BREAK)
 _WORKER = re.compile(r"^Worker (\d+):  (.*)$")
@@ -109,6 +110,47 @@ def read_text(text: str) -> list[dict[str, Any]]:
         PlanParseError: a node line is malformed, or a ``->`` line has no parent above it.
     """
     lines = frame_lines(text)
+    try:
+        statements = _read_statements(lines)
+    except PlanParseError:
+        rejoined = rejoin_broken_lines(lines)
+        if rejoined is lines:
+            raise
+        try:  # a line a window broke in two, such as "(actual time=0.5" + "24..0.525 ..."
+            statements = _read_statements(rejoined)
+        except PlanParseError:
+            pass
+        else:
+            return [_finish(statement) for statement in statements]
+        raise
+    # Lines no node would take may be halves of lines a window broke: read again, joined,
+    # and keep that reading if it leaves fewer such lines.
+    documents = [_finish(statement) for statement in statements]
+    unread = _unrecognised(statements, documents)
+    if unread:
+        rejoined = rejoin_broken_lines(lines)
+        if rejoined is not lines:
+            try:
+                again = _read_statements(rejoined)
+            except PlanParseError:
+                return documents
+            documents_again = [_finish(statement) for statement in again]
+            if _unrecognised(again, documents_again) < unread:
+                return documents_again
+    return documents
+
+
+def _unrecognised(statements: list[_Statement], documents: list[dict[str, Any]]) -> int:
+    """How many lines the nodes and statements kept as unrecognised (what a broken line leaves)."""
+    count = sum(len(document.get(UNRECOGNISED, ())) for document in documents)
+    for statement in statements:
+        for node in statement.nodes:
+            count += len(node.keys.get(UNRECOGNISED, ()))
+    return count
+
+
+def _read_statements(lines: list[Line]) -> list[_Statement]:
+    """The statements' trees, each node with its property lines (read by `_finish`)."""
     statements: list[_Statement] = []
     current = _Statement()
     for index, line in enumerate(lines):
@@ -180,7 +222,7 @@ def read_text(text: str) -> list[dict[str, Any]]:
         raise PlanParseError(
             "line 1", "no plan node line found (such as 'Seq Scan on t  (cost=...)')"
         )
-    return [_finish(statement) for statement in statements]
+    return statements
 
 
 def _root_candidate(content: str) -> dict[str, Any] | None:
@@ -219,10 +261,6 @@ def _add_child(statement: _Statement, line: Line) -> None:
     content = line.text
     text = content[2:].lstrip()
     column = line.column + (len(content) - len(text))
-    if statement.root is None:
-        raise PlanParseError(
-            f"line {line.number}", "a '->' node line comes before the plan's top node line"
-        )
     keys = parse_node_line(text, lenient=True)
     if keys is None:
         raise PlanParseError(
@@ -230,6 +268,13 @@ def _add_child(statement: _Statement, line: Line) -> None:
             "expected a plan node such as '->  Seq Scan on t  (cost=0.00..1.00 rows=1 "
             f"width=4)', got {text!r:.80}",
         )
+    if statement.root is None:
+        # a part of a plan, pasted from its first "->": that node is the top of what was given
+        node = _Node(keys, column, line.number)
+        statement.root = node
+        statement.stack = [node]
+        statement.nodes.append(node)
+        return
     stack = statement.stack
     while stack and stack[-1].column >= line.column:
         stack.pop()

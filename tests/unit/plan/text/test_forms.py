@@ -30,12 +30,16 @@ def test_an_unknown_top_node_without_costs_is_a_node_when_properties_follow() ->
     [
         "Vector Search\n",  # alone: a word, not a plan
         "Vector Search\nSomething else\n",  # nothing deeper under it
-        "Here is my plan\n  ->  Seq Scan on t\n",  # prose (lower-case words) stays prose
     ],
 )
 def test_a_bare_capitalised_line_without_anything_under_it_is_not_a_plan(text: str) -> None:
     with pytest.raises(pa.PlanParseError):
         pa.parse(text)
+
+
+def test_prose_before_a_plan_fragment_stays_prose() -> None:
+    plan = pa.parse("Here is my plan\n  ->  Seq Scan on t\n")
+    assert [node.node_type for node in plan.nodes()] == ["Seq Scan"]
 
 
 def test_a_verbose_function_scan_printed_by_alias_has_no_function_name() -> None:
