@@ -347,10 +347,17 @@ def _merge_tuples(value: str, out: Props) -> None:
         out[f"Tuples {kind.capitalize()}"] = count
 
 
+# PostgreSQL 17 and 18 print kB (JSON: the same numbers). PostgreSQL's development branch
+# prints bytes in its regression output ("used=75776 bytes"); that number is kept as printed.
+_MEMORY = re.compile(r"used=(\d+)(?:kB| bytes)  allocated=(\d+)(?:kB| bytes)")
+
+
 def _memory(value: str, out: Props) -> None:
-    parts = dict(p.split("=", 1) for p in value.split())
-    out["Memory Used"] = _kb(parts["used"])
-    out["Memory Allocated"] = _kb(parts["allocated"])
+    m = _MEMORY.fullmatch(value)
+    if m is None:
+        raise ValueError(value)
+    out["Memory Used"] = int(m[1])
+    out["Memory Allocated"] = int(m[2])
 
 
 def _serialization(value: str, out: Props) -> None:

@@ -133,3 +133,16 @@ def test_grouping_sets_read_as_explain_c_builds_them() -> None:
         {"Group Keys": [["c", "d"], ["c"], []]},
         {"Sort Key": ["e"], "Group Keys": [["e"]]},
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "used", "allocated"),
+    [
+        ("  Memory: used=74kB  allocated=128kB", 74, 128),  # PostgreSQL 17, 18
+        ("  Memory: used=75776 bytes  allocated=131072 bytes", 75776, 131072),  # development
+    ],
+)
+def test_planner_memory_reads_in_either_unit(line: str, used: int, allocated: int) -> None:
+    plan = pa.parse(f"Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)\nPlanning:\n{line}\n")
+    assert plan.planning is not None
+    assert (plan.planning["Memory Used"], plan.planning["Memory Allocated"]) == (used, allocated)
