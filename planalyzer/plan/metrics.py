@@ -193,7 +193,7 @@ def _gather_processes(gather: PlanNode) -> int:
         workers = gather.workers_planned or 0
     if gather.single_copy and workers > 0:
         return 1  # single-copy: one worker runs the subtree, the leader only gathers
-    return workers + 1
+    return max(workers, 0) + 1  # a negative count (hand-edited input) counts as none
 
 
 def _estimate(actual: float | None, planned: float | None) -> tuple[float | None, str | None]:

@@ -493,3 +493,28 @@ def test_unbalanced_parallel_hash_join_takes_the_busiest_process() -> None:
     assert j.inclusive_time_ms == approx(36.626 * 3 - 23.416 - 27.14)
     assert g.exclusive_time_ms == approx(65.599 - (36.626 * 3 - 23.416 - 27.14))
     assert sum(n.exclusive_time_ms for n in plan.nodes()) == approx(65.599)
+
+
+def test_a_negative_worker_count_does_not_divide_by_zero() -> None:
+    # found by hypothesis (test_no_rule_raises_on_generated_plans): -1 workers + the leader = 0
+    plan = pa.parse(
+        {
+            "Plan": {
+                "Node Type": "Gather",
+                "Workers Planned": -1,
+                "Actual Total Time": 2.0,
+                "Actual Rows": 1,
+                "Actual Loops": 1,
+                "Plans": [
+                    {
+                        "Node Type": "Seq Scan",
+                        "Parent Relationship": "Outer",
+                        "Actual Total Time": 1.0,
+                        "Actual Rows": 1,
+                        "Actual Loops": 1,
+                    }
+                ],
+            }
+        }
+    )
+    assert plan.nodes()[1].inclusive_time_ms == 1.0
