@@ -130,8 +130,19 @@ def _unwrap_aligned_rows(raw_lines: list[str]) -> list[str]:
     return out
 
 
+# A psql command tag printed after a statement: "SET", "INSERT 0 1", "CREATE TABLE"
+_COMMAND_TAG = re.compile(r"^[A-Z]+(?: [A-Z]+)*(?: \d+)*$")
+
+
 def _ends_output(raw: str) -> bool:
-    return bool(_FOOTER.match(raw) or _TIMING.match(raw) or _PROMPT.match(raw))
+    """A line psql prints between results: never the rest of a broken row."""
+    return bool(
+        _FOOTER.match(raw)
+        or _TIMING.match(raw)
+        or _PROMPT.match(raw)
+        or _ECHO.match(raw)
+        or _COMMAND_TAG.match(raw.rstrip())
+    )
 
 
 # A node's figures never start a line: they follow its name, on the line a window broke

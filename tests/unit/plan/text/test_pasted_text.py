@@ -102,3 +102,41 @@ def test_indentation_and_arrows_of_any_width() -> None:
         (2, "Seq Scan"),
     ]
     assert [n.parent_relationship for n in plan.nodes()[1:]] == ["Outer", "Inner", "Outer"]
+
+
+def test_a_statement_echoed_right_after_a_plan_is_not_joined_to_it() -> None:
+    text = (
+        "                QUERY PLAN\n"
+        "------------------------------------------\n"
+        " Seq Scan on a  (cost=0.00..1.01 rows=1 width=4)\n"
+        "   Output: x, y\n"
+        "   Sort Key: x\n"
+        "   Filter: (x > 1)\n"
+        "EXPLAIN SELECT * FROM b;\n"
+        "SET\n"
+        "                QUERY PLAN\n"
+        "------------------------------------------\n"
+        " Seq Scan on b  (cost=0.00..1.01 rows=1 width=4)\n"
+        "   Filter: (x > 2)\n"
+        "   Output: x, y\n"
+        "   Sort Key: x\n"
+    )
+    plans = pa.parse_all(text)
+    assert [plan.root.relation_name for plan in plans] == ["a", "b"]
+    assert [plan.root.filter for plan in plans] == ["(x > 1)", "(x > 2)"]
+
+
+def test_a_row_broken_by_the_window_is_joined_back() -> None:
+    text = (
+        "                QUERY PLAN\n"
+        "------------------------------------------\n"
+        " Seq Scan on a  (cost=0.00..1.01 rows=1 width=4) (actual time=0.0\n"
+        "10..0.011 rows=1 loops=1)\n"
+        "   Filter: (x >\n"
+        " 1)\n"
+        " Planning Time: 0.1 ms\n"
+        "(3 rows)\n"
+    )
+    plan = pa.parse(text)
+    assert plan.root.actual_startup_time == 0.01
+    assert plan.root.filter == "(x > 1)"
