@@ -10,34 +10,19 @@ own lines with their indentation, plus markers where one statement's output ends
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from collections.abc import Iterable
+
+from planalyzer.plan.text._lines import BREAK, Line
+from planalyzer.plan.text._psql import ECHO, FOOTER, HEADER, PROMPT, RULE, TIMING
+from planalyzer.plan.text._wrapped import (
+    may_be_wrapped_in_quotes_or_border,
+    rejoin_broken_lines,
+    unwrap_aligned_rows,
+    without_line_wrappers,
+)
 
 __all__ = ["BREAK", "Line", "frame_lines", "rejoin_broken_lines"]
 
-BREAK = "\x00break"
-"""Content of a marker line: one statement's output ended here (a header, a footer, a log entry)."""
-
-
-class Line(NamedTuple):
-    """One plan line: 1-based line number in the input, column of its first character, text."""
-
-    number: int
-    column: int
-    text: str
-
-
-_HEADER = re.compile(r"^\s*QUERY PLAN\s*$")
-# Rules of any psql linestyle: ASCII, and the Unicode box-drawing block (single and double)
-_RULE = re.compile(r"^\s*[-+=\u2500-\u257f]+\s*$")
-# "(3 rows)", and as a localised psql prints it: "(3 lignes)", "(3 Zeilen)", "(1 fila)"
-_FOOTER = re.compile(r"^\s*\(\d+ [^\W\d_]+\)\s*$")
-# \timing's line, localised too ("Temps : 0,305 ms"): one word, a colon, a number of ms
-_TIMING = re.compile(r"^[^\W\d_]+ ?: \d+(?:[.,]\d+)? ms\b")
-# psql's prompt (PROMPT1 %R is one of = - ( * ' " ^ !), after any prompt text without spaces
-# ("db=# ", "[14003](2038152)postgres@bench=# ")
-_PROMPT = re.compile(r"^[^\s#>]*[\w\])][=\-(*'\"^!][#>](?: |$)")
-_ECHO = re.compile(r"^\s*explain\b", re.IGNORECASE)
 _LOG_PLAN = re.compile(r"\b(?:LOG|INFO|NOTICE|WARNING|DEBUG\d?):\s+duration: \S+ ms\s+plan:\s*$")
 _LOG_LINE = re.compile(
     r"\b(?:LOG|ERROR|WARNING|STATEMENT|DETAIL|HINT|CONTEXT|FATAL|PANIC|NOTICE|INFO|DEBUG\d?):  "
@@ -50,10 +35,10 @@ def frame_lines(text: str) -> list[Line]:
     # only "\n" ends a line: EXPLAIN prints no other break, and str.splitlines() would also
     # split inside a value at \x85, \u2028, form feeds and the like
     raw_lines = text.split("\n")
-    if _may_be_wrapped_in_quotes_or_border(text):
-        raw_lines = _without_line_wrappers(raw_lines)
+    if may_be_wrapped_in_quotes_or_border(text):
+        raw_lines = without_line_wrappers(raw_lines)
     if "QUERY PL" in text:
-        raw_lines = _unwrap_aligned_rows(raw_lines)
+        raw_lines = unwrap_aligned_rows(raw_lines)
     if "plan:" not in text and "\n." not in text and "\n…" not in text:
         plain = _plain_lines(raw_lines, only_spaces=_no_other_whitespace(text))
         if plain is not None:
@@ -61,153 +46,6 @@ def frame_lines(text: str) -> list[Line]:
     # psql's wrapped rows only need joining when a line starts with the continuation mark
     numbered = _unwrap(raw_lines) if ("\n." in text or "\n…" in text) else enumerate(raw_lines, 1)
     return _framed_lines(numbered)
-
-
-def _may_be_wrapped_in_quotes_or_border(text: str) -> bool:
-    """Cheap test: do most lines end with ``|``, ``'`` or ``"`` (an export's wrapping)?
-
-    Judged on the first 64 kB: an export wraps every line alike.
-    """
-    sample = text[:65536]
-    lines = sample.count("\n") + 1 - sample.count("\n\n")
-    ends = max(sample.count(end + "\n") for end in ("|", "'", '"')) + 1
-    return ends * 2 >= lines
-
-
-def _without_line_wrappers(raw_lines: list[str]) -> list[str]:
-    """Undo what an export put around every line, when (nearly) every line has it.
-
-    DBeaver ends each row with a ``|`` border (no left one); pgAdmin's and some clients' copies
-    put each row in single quotes, or leave a CSV cell's closing double quote at the end. A plan
-    line never starts with a quote, and ends with one only in a rare string literal, so the
-    wrapping is removed only when at least 90% of the non-empty lines carry it.
-    """
-    rows = [raw.rstrip() for raw in raw_lines]
-    filled = [row for row in rows if row]
-    if not filled:
-        return raw_lines
-
-    def most(test: Callable[[str], bool]) -> bool:
-        return sum(1 for row in filled if test(row)) * 10 >= len(filled) * 9
-
-    if most(lambda row: row.endswith("|") and row.lstrip()[:1] not in ("|", "│", "║")):
-        return [row[:-1] if row.endswith("|") else row for row in rows]
-    if most(lambda row: len(row) >= 2 and row[0] == "'" and row[-1] == "'"):
-        return [row[1:-1] if len(row) >= 2 and row[0] == row[-1] == "'" else row for row in rows]
-    if most(lambda row: row.endswith('"') and row.count('"') % 2 == 1):
-        return [row[:-1] if row.endswith('"') and row.count('"') % 2 else row for row in rows]
-    return raw_lines
-
-
-def _unwrap_aligned_rows(raw_lines: list[str]) -> list[str]:
-    """Join the rows a terminal or a mail client broke, in psql's aligned output.
-
-    psql starts every row of the cell with a space, so there a row starting in column 0 that
-    is not psql's own (a rule, a footer, a prompt, ``Time:``) is the rest of the row above,
-    broken at the width of a window ("...0.532 " + "rows=0 loops=1)"). It is joined back as
-    it was. A rest that starts with a space is joined later, by `rejoin_broken_lines`, when
-    the row above left a bracket open.
-    """
-    if len(raw_lines) < 3 or not any(raw.strip().startswith("QUERY PL") for raw in raw_lines):
-        return raw_lines  # no psql header (whole or broken): not psql's aligned output
-    filled = [raw for raw in raw_lines if raw.strip()]
-    aligned = sum(1 for raw in filled if raw.startswith(" "))
-    if aligned * 5 < len(filled) * 3 or aligned == len(filled):
-        return raw_lines  # not aligned output, or nothing in column 0
-    out: list[str] = []
-    for raw in raw_lines:
-        if (
-            out
-            and out[-1].startswith(" ")
-            and out[-1].strip()
-            and raw[:1].strip()
-            and not _ends_output(raw)
-            and not _RULE.match(raw)
-        ):
-            out[-1] += raw
-        else:
-            out.append(raw)
-    return out
-
-
-# A psql command tag printed after a statement: "SET", "INSERT 0 1", "CREATE TABLE"
-_COMMAND_TAG = re.compile(r"^[A-Z]+(?: [A-Z]+)*(?: \d+)*$")
-
-
-def _ends_output(raw: str) -> bool:
-    """A line psql prints between results: never the rest of a broken row."""
-    return bool(
-        _FOOTER.match(raw)
-        or _TIMING.match(raw)
-        or _PROMPT.match(raw)
-        or _ECHO.match(raw)
-        or _COMMAND_TAG.match(raw.rstrip())
-    )
-
-
-# A node's figures never start a line: they follow its name, on the line a window broke
-_FIGURES_FIRST = ("(cost=", "(actual ", "(never executed)")
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-
-
-def rejoin_broken_lines(lines: list[Line]) -> list[Line]:
-    """Join the lines a terminal or mail client broke at a fixed width.
-
-    The reader calls it only when a first reading found lines it could not place (checking
-    every line up front would cost every clean plan its share); returns ``lines`` itself when
-    nothing was joined.
-
-    A plan line's brackets balance, and no line ends inside a list: a line with an unclosed
-    ``(`` (quoted text aside) or ending in ``,`` continues on the next line, unless that one is
-    a node (``->``) or a statement marker. Joined, the two read as the one line they were.
-    """
-    broken = [
-        i
-        for i, line in enumerate(lines)
-        if line.text.count("(") > line.text.count(")")
-        or line.text.endswith(",")
-        or line.text.startswith(_FIGURES_FIRST)
-        or (line.text.startswith("->") and not _has_figures(line.text))
-    ]
-    if not broken:
-        return lines
-    out: list[Line] = []
-    for line in lines:
-        previous = out[-1] if out else None
-        if (
-            previous is not None
-            and previous.text != BREAK
-            and line.text != BREAK
-            and not line.text.startswith("->")
-            and (
-                _continues(previous.text)
-                or line.text.startswith(_FIGURES_FIRST)
-                or (
-                    previous.text.startswith("->")
-                    and not _has_figures(previous.text)
-                    and _has_figures(line.text)
-                )
-            )
-        ):
-            joined = previous.text + " " * line.column + line.text
-            out[-1] = Line(previous.number, previous.column, joined)
-            continue
-        out.append(line)
-    return out
-
-
-def _has_figures(text: str) -> bool:
-    return "(cost=" in text or "(actual " in text or "(never executed)" in text
-
-
-def _continues(text: str) -> bool:
-    """True when a line was cut: an unclosed bracket outside quotes, or a trailing comma."""
-    if text.endswith(","):
-        return True
-    if text.count("(") <= text.count(")"):
-        return False
-    bare = _QUOTED.sub("", text)
-    return bare.count("(") > bare.count(")")
 
 
 def _plain_lines(raw_lines: list[str], *, only_spaces: bool) -> list[Line] | None:
@@ -292,17 +130,17 @@ def _framed_lines(numbered: Iterable[tuple[int, str]]) -> list[Line]:
         line = _strip_border(line)
         if not line.strip():
             continue
-        if _HEADER.match(line) or _FOOTER.match(line):
+        if HEADER.match(line) or FOOTER.match(line):
             skipping = False
             out.append(Line(number, 0, BREAK))
             continue
-        if _RULE.match(line) or _TIMING.match(line):
+        if RULE.match(line) or TIMING.match(line):
             continue
-        if _PROMPT.match(line):
-            skipping = not _NODE_START.match(line[_PROMPT.match(line).end() :])  # type: ignore[union-attr]
+        if PROMPT.match(line):
+            skipping = not _NODE_START.match(line[PROMPT.match(line).end() :])  # type: ignore[union-attr]
             out.append(Line(number, 0, BREAK))
             continue
-        if not in_log and _ECHO.match(line) and not _NODE_START.match(line):
+        if not in_log and ECHO.match(line) and not _NODE_START.match(line):
             skipping = True
             out.append(Line(number, 0, BREAK))
             continue
