@@ -138,7 +138,8 @@ def _method_lines(node: PlanNode) -> Iterator[str]:
             parts.append(f"Memory Usage: {fmt_count(node.peak_memory_usage_kb)} kB")
         if node.disk_usage_kb:
             parts.append(f"Disk Usage: {fmt_count(node.disk_usage_kb)} kB")
-        yield "  ".join(parts)
+        if parts:  # a plain "Planned Partitions: 0" (EXPLAIN without ANALYZE) says nothing
+            yield "  ".join(parts)
     if node.cache_hits is not None or node.cache_misses is not None:
         hits, misses = node.cache_hits or 0, node.cache_misses or 0
         rate = f" ({fmt_share(hits / (hits + misses))} hits)" if hits + misses else ""

@@ -10,6 +10,7 @@ import pytest
 from planalyzer.advisor.advise import advise
 from planalyzer.errors import AdviceError
 from planalyzer.live.explain import explain
+from planalyzer.plan.parse import parse
 from planalyzer.rules.report import analyze
 
 pytestmark = pytest.mark.hypopg
@@ -243,3 +244,20 @@ def test_prefix_compatible_choices_are_merged_into_one_index(aconn):
     assert rec.queries == (0, 1)
     merged = [r for r in advice.rejected if r.code == "merged"]
     assert len(merged) == 2
+
+
+def test_a_text_format_plan_gets_the_same_advice_as_its_json_twin(aconn):
+    sql = "SELECT * FROM orders WHERE customer_id = 1"
+    rows = aconn.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) {sql}").fetchall()
+    text_plan = parse("\n".join(row[0] for row in rows), sql=sql)
+    json_plan = explain(aconn, sql)
+    assert text_plan.root.node_type == json_plan.root.node_type
+
+    from_text = advise(aconn, [text_plan, analyze(text_plan)])
+    from_json = advise(aconn, [json_plan])
+    [rec] = on_table(from_text, "orders")
+    [twin] = on_table(from_json, "orders")
+    assert [c.name for c in rec.key_columns] == [c.name for c in twin.key_columns]
+    assert rec.create_sql == twin.create_sql
+    assert any("Seq Scan on orders" in fix for fix in rec.fixes)
+    assert from_text.per_query[0].time_before_ms == text_plan.execution_time_ms
