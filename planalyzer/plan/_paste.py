@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import re
 
+# psql's footer and prompt are the text reader's patterns (its framing undoes the same client)
+from planalyzer.plan.text._psql import FOOTER, PROMPT
+
 __all__ = ["salvage_note", "statement_without_plan", "unframe"]
 
 _HEADER = re.compile(r"^\s*[│║|]?\s*QUERY PLAN\s*[│║|]?\s*$")
 # any psql linestyle: ASCII, and the Unicode box-drawing block (single and double lines)
 _RULE = re.compile(r"^\s*[-+|=\u2500-\u257f]+\s*$")
-# "(3 rows)", or localised: "(3 lignes)", "(3 Zeilen)"
-_FOOTER = re.compile(r"^\s*\(\d+ [^\W\d_]+\)\s*$")
 _ECHO = re.compile(r"^\s*EXPLAIN\b.*$", re.IGNORECASE)
-# What a psql session prints around a result: "\timing" lines, prompts (with the command typed
-# after them), and the messages of backslash commands such as \x.
+# What a psql session prints around a result besides prompts: "\timing" lines, and the
+# messages of backslash commands such as \x.
 _TIMING = re.compile(r"^\s*[^\W\d_]+ ?: [\d.,]+ ms( \([^)]*\))?\s*$")  # "Time:", "Temps :"
-_PROMPT = re.compile(r"^[^\s#>]*[\w\])][=\-'\"(*!^][#>](?: |$)")
 _PSQL_NOTE = re.compile(
     r"^(Expanded display is (on|off|used automatically)\.|Timing is (on|off)\.)$"
 )
@@ -101,7 +101,7 @@ def unframe(text: str) -> str:
         return "\n" * (header + 1 if header is not None else 0) + stripped[1:-1].replace('""', '"')
     out: list[str] = []
     for line in lines:
-        if _HEADER.match(line) or _RULE.match(line) or _FOOTER.match(line):
+        if _HEADER.match(line) or _RULE.match(line) or FOOTER.match(line):
             out.append("")
             continue
         if _ECHO.match(line) and "{" not in line and "[" not in line:
@@ -134,7 +134,7 @@ def _session_line(line: str) -> str:
     """Blank what a psql session adds between results: timing, prompts, psql's notes."""
     if _TIMING.match(line) or _PSQL_NOTE.match(line.strip()):
         return ""
-    if _PROMPT.match(line) and not line.lstrip().startswith(("{", "[", '"')):
+    if PROMPT.match(line) and not line.lstrip().startswith(("{", "[", '"')):
         return ""
     return line
 

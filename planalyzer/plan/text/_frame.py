@@ -39,12 +39,13 @@ def frame_lines(text: str) -> list[Line]:
         raw_lines = without_line_wrappers(raw_lines)
     if "QUERY PL" in text:
         raw_lines = unwrap_aligned_rows(raw_lines)
-    if "plan:" not in text and "\n." not in text and "\n…" not in text:
+    # psql's wrapped rows only need joining when a line starts with the continuation mark
+    psql_wrapped = "\n." in text or "\n…" in text
+    if "plan:" not in text and not psql_wrapped:
         plain = _plain_lines(raw_lines, only_spaces=_no_other_whitespace(text))
         if plain is not None:
             return plain
-    # psql's wrapped rows only need joining when a line starts with the continuation mark
-    numbered = _unwrap(raw_lines) if ("\n." in text or "\n…" in text) else enumerate(raw_lines, 1)
+    numbered = _unwrap(raw_lines) if psql_wrapped else enumerate(raw_lines, 1)
     return _framed_lines(numbered)
 
 

@@ -393,7 +393,7 @@ def read_property_line(line: str, out: Props) -> bool:
 
     False when the line is not that (no value, not a label, a malformed or repeated value):
     the caller then takes its general path. This is the call made for nearly every line of
-    a plan, so the common labels are handled here without the two calls.
+    a plan, so a label already seen skips `split_key`'s regex.
     """
     key, sep, value = line.partition(": ")
     if not sep or value[:1] in ("", " ") or not (key in _KEY_NAMES or _is_key_name(key)):
@@ -401,17 +401,7 @@ def read_property_line(line: str, out: Props) -> bool:
         if pair is None or not pair[1]:
             return False
         key, value = pair
-    if key in _SPECIAL:
-        return parse_property(key, value, out)
-    if key in out:
-        return False
-    if key in LIST_KEYS:
-        out[key] = split_list(value)
-    elif key in TEXT_KEYS:
-        out[key] = value
-    else:
-        out[key] = scalar(value)
-    return True
+    return parse_property(key, value, out)
 
 
 def parse_property(key: str, value: str, out: Props) -> bool:

@@ -111,33 +111,35 @@ def read_text(text: str) -> list[dict[str, Any]]:
     """
     lines = frame_lines(text)
     try:
-        statements = _read_statements(lines)
+        documents, unread = _read_documents(lines)
     except PlanParseError:
         rejoined = rejoin_broken_lines(lines)
         if rejoined is lines:
             raise
         try:  # a line a window broke in two, such as "(actual time=0.5" + "24..0.525 ..."
-            statements = _read_statements(rejoined)
+            return _read_documents(rejoined)[0]
         except PlanParseError:
             pass
-        else:
-            return [_finish(statement) for statement in statements]
         raise
-    # Lines no node would take may be halves of lines a window broke: read again, joined,
-    # and keep that reading if it leaves fewer such lines.
-    documents = [_finish(statement) for statement in statements]
-    unread = _unrecognised(statements, documents)
     if unread:
+        # Lines no node would take may be halves of lines a window broke: read again, joined,
+        # and keep that reading if it leaves fewer such lines.
         rejoined = rejoin_broken_lines(lines)
         if rejoined is not lines:
             try:
-                again = _read_statements(rejoined)
+                again, unread_again = _read_documents(rejoined)
             except PlanParseError:
                 return documents
-            documents_again = [_finish(statement) for statement in again]
-            if _unrecognised(again, documents_again) < unread:
-                return documents_again
+            if unread_again < unread:
+                return again
     return documents
+
+
+def _read_documents(lines: list[Line]) -> tuple[list[dict[str, Any]], int]:
+    """Every statement's JSON-shaped object, and how many lines they kept as unrecognised."""
+    statements = _read_statements(lines)
+    documents = [_finish(statement) for statement in statements]
+    return documents, _unrecognised(statements, documents)
 
 
 def _unrecognised(statements: list[_Statement], documents: list[dict[str, Any]]) -> int:

@@ -101,7 +101,7 @@ def _ends_output(raw: str) -> bool:
     )
 
 
-# A node's figures never start a line: they follow its name, on the line a window broke
+# How a node's figures start; never at the start of a line (they follow the node's name)
 _FIGURES_FIRST = ("(cost=", "(actual ", "(never executed)")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
@@ -117,17 +117,8 @@ def rejoin_broken_lines(lines: list[Line]) -> list[Line]:
     ``(`` (quoted text aside) or ending in ``,`` continues on the next line, unless that one is
     a node (``->``) or a statement marker. Joined, the two read as the one line they were.
     """
-    broken = [
-        i
-        for i, line in enumerate(lines)
-        if line.text.count("(") > line.text.count(")")
-        or line.text.endswith(",")
-        or line.text.startswith(_FIGURES_FIRST)
-        or (line.text.startswith("->") and not _has_figures(line.text))
-    ]
-    if not broken:
-        return lines
     out: list[Line] = []
+    joined_any = False
     for line in lines:
         previous = out[-1] if out else None
         if (
@@ -147,13 +138,14 @@ def rejoin_broken_lines(lines: list[Line]) -> list[Line]:
         ):
             joined = previous.text + " " * line.column + line.text
             out[-1] = Line(previous.number, previous.column, joined)
+            joined_any = True
             continue
         out.append(line)
-    return out
+    return out if joined_any else lines
 
 
 def _has_figures(text: str) -> bool:
-    return "(cost=" in text or "(actual " in text or "(never executed)" in text
+    return any(figures in text for figures in _FIGURES_FIRST)
 
 
 def _continues(text: str) -> bool:
